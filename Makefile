@@ -1,0 +1,45 @@
+# The README's two commands: `make up` starts the suite, `make test` runs the tests.
+# Both create the virtual environment and install what is missing on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+EXTRAS ?= all
+
+.PHONY: up test install protos lint lint-proto bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# CPU torch first: the wheel lies on disk here; a looser range would pull a multi-GB CUDA build.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+up: $(STAMP)
+	$(VENV)/bin/polyad up
+
+test: $(STAMP) node_modules/.bin/buf
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+protos: $(STAMP)
+	$(PY) scripts/gen_protos.py
+
+node_modules/.bin/buf: package.json
+	npm install --no-audit --no-fund
+	touch $@
+
+lint-proto: node_modules/.bin/buf
+	node_modules/.bin/buf lint
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	for b in bench/*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache

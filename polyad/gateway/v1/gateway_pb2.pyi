@@ -1,0 +1,44 @@
+from polyad.timeseries.v1 import timeseries_pb2 as _timeseries_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class DetectRequest(_message.Message):
+    __slots__ = ("timeseries",)
+    TIMESERIES_FIELD_NUMBER: _ClassVar[int]
+    timeseries: _timeseries_pb2.DetectRequest
+    def __init__(self, timeseries: _Optional[_Union[_timeseries_pb2.DetectRequest, _Mapping]] = ...) -> None: ...
+
+class DetectResponse(_message.Message):
+    __slots__ = ("service", "timeseries")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    TIMESERIES_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    timeseries: _timeseries_pb2.DetectResponse
+    def __init__(self, service: _Optional[str] = ..., timeseries: _Optional[_Union[_timeseries_pb2.DetectResponse, _Mapping]] = ...) -> None: ...
+
+class ListServicesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ServiceStatus(_message.Message):
+    __slots__ = ("name", "modality", "address", "ready")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MODALITY_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    modality: str
+    address: str
+    ready: bool
+    def __init__(self, name: _Optional[str] = ..., modality: _Optional[str] = ..., address: _Optional[str] = ..., ready: _Optional[bool] = ...) -> None: ...
+
+class ListServicesResponse(_message.Message):
+    __slots__ = ("services",)
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    services: _containers.RepeatedCompositeFieldContainer[ServiceStatus]
+    def __init__(self, services: _Optional[_Iterable[_Union[ServiceStatus, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,1 @@
+"""The shared kernel: detector contract, registry, codecs, calibration, model store, backends, servers."""

@@ -1,0 +1,76 @@
+"""Running a domain service: model manager + servicer + gRPC server with health, in one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from grpc import aio
+from grpc_health.v1 import health
+
+from services.core.errors import PolyadError
+from services.core.models import ModelManager
+from services.core.server import build_server, set_serving
+from services.core.settings import ServiceSettings
+from services.core.store import ModelStore
+
+__all__ = ["RunningService", "start_service", "serve_forever"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunningService:
+    """A started service; ``port`` is the bound gRPC port."""
+
+    name: str
+    server: aio.Server
+    health: health.aio.HealthServicer
+    models: ModelManager
+    port: int
+    grpc_service_name: str
+
+    async def stop(self, grace: float = 1.0) -> None:
+        """Stop serving, then release backends."""
+        await set_serving(self.health, [self.grpc_service_name], False)
+        await self.server.stop(grace)
+        await self.models.close()
+
+
+async def start_service(
+    name: str,
+    grpc_service_name: str,
+    settings: ServiceSettings,
+    default_detector: str,
+    make_servicer: Callable[[ModelManager], object],
+    add_servicer: Callable[[object, aio.Server], None],
+) -> RunningService:
+    """Start the server; it reports SERVING once the default model is loaded (or after a Fit)."""
+    models = ModelManager(name, ModelStore(settings.store_root), settings.backend, default_detector)
+    servicer = make_servicer(models)
+    server, health_servicer, port = build_server(
+        name, [lambda s: add_servicer(servicer, s)], [grpc_service_name], settings.address
+    )
+    await server.start()
+    running = RunningService(name, server, health_servicer, models, port, grpc_service_name)
+    try:
+        await models.get(None)
+        await set_serving(health_servicer, [grpc_service_name], True)
+    except PolyadError as error:
+        log.warning("%s starts NOT_SERVING: %s", name, error)
+    return running
+
+
+async def serve_forever(start: Callable[[], "asyncio.Future[RunningService]"]) -> None:
+    """Run until SIGINT/SIGTERM, then stop gracefully."""
+    running = await start()
+    log.info("%s listening on port %d", running.name, running.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await running.stop()

@@ -1,0 +1,67 @@
+"""The backend interface: the same service code runs a detector in process or on Ray Serve."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from services.core.contract import Detector, StreamState
+from services.core.store import StoredModel
+
+__all__ = ["Backend", "BackendSettings", "make_backend"]
+
+
+class BackendSettings(BaseModel):
+    """Where and how models run; the same fields drive the Helm chart's RayService values."""
+
+    kind: Literal["inline", "ray"] = "inline"
+    inline_threads: int = Field(1, ge=1, description="Worker threads scoring in process.")
+    ray_address: str | None = Field(None, description="Ray cluster address; None starts or joins a local Ray.")
+    ray_namespace: str = "polyad"
+    ray_temp_dir: str | None = Field(None, description="Ray's temporary directory (sockets, logs).")
+    num_replicas: int = Field(1, ge=1)
+    num_cpus: float = Field(1.0, ge=0)
+    num_gpus: float = Field(0.0, ge=0, description="GPUs per replica; set > 0 only where GPUs exist.")
+    max_batch_size: int = Field(16, ge=1, description="Largest dynamic batch (@serve.batch).")
+    batch_wait_timeout_s: float = Field(0.005, ge=0, description="How long a batch waits to fill.")
+    max_ongoing_requests: int = Field(64, ge=1)
+    autoscaling: bool = Field(False, description="Autoscale between min/max replicas on queue length.")
+    min_replicas: int = Field(1, ge=0)
+    max_replicas: int = Field(2, ge=1)
+    torch_threads: int = Field(1, ge=1, description="torch intra-op threads per replica.")
+
+
+class Backend(ABC):
+    """Runs one stored detector version; every method is async and safe to call concurrently."""
+
+    kind: str
+
+    @abstractmethod
+    async def score(self, item: np.ndarray) -> np.ndarray:
+        """Raw scores ``(n,)`` for one validated item."""
+
+    @abstractmethod
+    async def stream_step(
+        self, points: np.ndarray, state: StreamState | None, adapt: bool
+    ) -> tuple[np.ndarray, StreamState]:
+        """Scores ``(k,)`` for new stream points; ``state=None`` starts a stream."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release replicas or threads."""
+
+
+def make_backend(
+    settings: BackendSettings, stored: StoredModel, detector_cls: type[Detector]
+) -> Backend:
+    """The backend ``settings.kind`` serving ``stored``."""
+    if settings.kind == "inline":
+        from services.core.backends.inline import InlineBackend
+
+        return InlineBackend(settings, stored, detector_cls)
+    from services.core.backends.ray_serve import RayBackend
+
+    return RayBackend(settings, stored, detector_cls)

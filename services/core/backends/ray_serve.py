@@ -1,0 +1,123 @@
+"""The Ray Serve backend: one deployment per stored detector version, with dynamic batching.
+
+Replicas are stateless: they load the version from the model store path, batch concurrent
+``score`` calls with ``@serve.batch`` into one ``Detector.score_many`` pass, and take stream
+state in and give it back, so any replica can serve any stream.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+
+import numpy as np
+
+from services.core.backends.base import Backend, BackendSettings
+from services.core.contract import Detector, StreamState
+from services.core.store import StoredModel
+
+__all__ = ["RayBackend", "ensure_ray", "DetectorReplica"]
+
+log = logging.getLogger(__name__)
+
+
+def ensure_ray(settings: BackendSettings) -> None:
+    """Connect to ``settings.ray_address`` or start a local Ray once per process."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    kwargs: dict = {"namespace": settings.ray_namespace, "ignore_reinit_error": True, "log_to_driver": False}
+    if settings.ray_address:
+        kwargs["address"] = settings.ray_address
+    else:
+        kwargs["include_dashboard"] = False
+        if settings.ray_temp_dir:
+            os.makedirs(settings.ray_temp_dir, exist_ok=True)
+            kwargs["_temp_dir"] = settings.ray_temp_dir
+    ray.init(**kwargs)
+
+
+def _replica_class():  # type: ignore[no-untyped-def]
+    from ray import serve
+
+    @serve.deployment
+    class DetectorReplica:
+        """One model replica: loads the stored version and scores batches of items."""
+
+        def __init__(self, model_path: str, detector_ref: str, settings: dict) -> None:
+            import torch
+
+            torch.set_num_threads(int(settings["torch_threads"]))
+            module, _, qualname = detector_ref.partition(":")
+            cls = getattr(importlib.import_module(module), qualname)
+            self.detector: Detector = cls.load(model_path)
+            self.score.set_max_batch_size(int(settings["max_batch_size"]))
+            self.score.set_batch_wait_timeout_s(float(settings["batch_wait_timeout_s"]))
+
+        @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.005)
+        async def score(self, items: list[np.ndarray]) -> list[tuple[np.ndarray, int]]:
+            """Score a dynamic batch; each result carries the batch size for metrics."""
+            return [(scores, len(items)) for scores in self.detector.score_many(items)]
+
+        async def stream_step(
+            self, points: np.ndarray, state: StreamState | None, adapt: bool
+        ) -> tuple[np.ndarray, StreamState]:
+            current = self.detector.initial_stream_state() if state is None else state
+            return self.detector.stream_step(points, current, adapt)
+
+    return DetectorReplica
+
+
+DetectorReplica = None  # built lazily so importing this module does not import ray
+
+
+class RayBackend(Backend):
+    """Scores through a Serve ``DeploymentHandle``."""
+
+    kind = "ray"
+
+    def __init__(self, settings: BackendSettings, stored: StoredModel, detector_cls: type[Detector]) -> None:
+        from ray import serve
+
+        from services.core.metrics import BATCH_SIZE
+
+        ensure_ray(settings)
+        self._batch_size = BATCH_SIZE.labels(stored.detector)
+        self.app_name = f"{stored.service}-{stored.detector}-{stored.version}"
+        options: dict = {
+            "name": f"{stored.service}-{stored.detector}",
+            "ray_actor_options": {"num_cpus": settings.num_cpus, "num_gpus": settings.num_gpus},
+            "max_ongoing_requests": settings.max_ongoing_requests,
+        }
+        if settings.autoscaling:
+            options["autoscaling_config"] = {
+                "min_replicas": settings.min_replicas,
+                "max_replicas": settings.max_replicas,
+                "target_ongoing_requests": max(2, settings.max_batch_size // 2),
+            }
+        else:
+            options["num_replicas"] = settings.num_replicas
+        replica = _replica_class().options(**options)
+        ref = f"{detector_cls.__module__}:{detector_cls.__qualname__}"
+        app = replica.bind(str(stored.path), ref, settings.model_dump())
+        self.handle = serve.run(app, name=self.app_name, route_prefix=None, blocking=False)
+
+    async def score(self, item: np.ndarray) -> np.ndarray:
+        scores, batch_size = await self.handle.score.remote(item)
+        self._batch_size.observe(batch_size)
+        return scores
+
+    async def stream_step(
+        self, points: np.ndarray, state: StreamState | None, adapt: bool
+    ) -> tuple[np.ndarray, StreamState]:
+        return await self.handle.stream_step.remote(points, state, adapt)
+
+    async def close(self) -> None:
+        from ray import serve
+
+        try:
+            serve.delete(self.app_name, _blocking=False)
+        except Exception:  # noqa: BLE001 - Ray may already be shutting down
+            log.warning("could not delete Serve app %s", self.app_name, exc_info=True)

@@ -1,0 +1,108 @@
+"""Split-conformal calibration and per-request decision rules.
+
+A :class:`ConformalCalibrator` is fitted on raw scores of held-out normal data. The conformal
+p-value of a new score ``s`` against ``n`` calibration scores is ``(1 + #{c_i >= s}) / (n + 1)``,
+valid (super-uniform) for exchangeable normal data. Decisions are chosen per request:
+per-unit level ``alpha``, or Benjamini–Hochberg / Benjamini–Yekutieli FDR control over a batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+__all__ = ["ConformalCalibrator", "Rule", "Decision", "decide", "decide_recent", "DEFAULT_ALPHA"]
+
+DEFAULT_ALPHA = 0.01
+
+
+class Rule(str, Enum):
+    """Decision rules; the values are the short names used by the REST API and the CLI."""
+
+    ALPHA = "alpha"
+    BH = "bh"
+    BY = "by"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Flags ``(n,)`` bool and the p-value cut-off that produced them."""
+
+    anomalous: np.ndarray
+    threshold: float
+    rule: Rule
+    alpha: float
+
+
+class ConformalCalibrator:
+    """Held-out normal scores, sorted, turned into conformal p-values."""
+
+    def __init__(self, scores: np.ndarray | None = None) -> None:
+        self.scores_ = np.sort(np.asarray(scores, dtype=np.float64).ravel()) if scores is not None else None
+
+    def fit(self, normal_scores: np.ndarray) -> ConformalCalibrator:
+        """Store the sorted calibration scores ``(n,)``; NaNs are rejected."""
+        scores = np.asarray(normal_scores, dtype=np.float64).ravel()
+        if scores.size == 0 or not np.all(np.isfinite(scores)):
+            raise ValueError("calibration needs at least one finite score")
+        self.scores_ = np.sort(scores)
+        return self
+
+    @property
+    def size(self) -> int:
+        """Number of calibration scores (0 when not fitted)."""
+        return 0 if self.scores_ is None else int(self.scores_.size)
+
+    def p_values(self, scores: np.ndarray) -> np.ndarray:
+        """Conformal p-values ``(n,)`` float64 in ``(0, 1]``; higher scores get smaller p-values."""
+        if self.scores_ is None:
+            raise RuntimeError("calibrator is not fitted")
+        scores = np.asarray(scores, dtype=np.float64)
+        n = self.scores_.size
+        at_least = n - np.searchsorted(self.scores_, scores, side="left")
+        return (1.0 + at_least) / (n + 1.0)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Arrays for safetensors."""
+        if self.scores_ is None:
+            raise RuntimeError("calibrator is not fitted")
+        return {"calibration_scores": self.scores_}
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, np.ndarray]) -> ConformalCalibrator:
+        """Inverse of :meth:`state_dict`."""
+        return cls(state["calibration_scores"])
+
+
+def _step_up_threshold(p_values: np.ndarray, alpha: float, harmonic: bool) -> float:
+    """Largest p-value ``p_(k)`` with ``p_(k) <= k * alpha / (m * c(m))``; 0 when none qualifies."""
+    m = p_values.size
+    if m == 0:
+        return 0.0
+    ordered = np.sort(p_values)
+    correction = float(np.sum(1.0 / np.arange(1, m + 1))) if harmonic else 1.0
+    critical = np.arange(1, m + 1) * alpha / (m * correction)
+    passing = np.nonzero(ordered <= critical)[0]
+    return float(ordered[passing[-1]]) if passing.size else 0.0
+
+
+def decide(p_values: np.ndarray, rule: Rule | str = Rule.ALPHA, alpha: float = DEFAULT_ALPHA) -> Decision:
+    """Flag units from p-values ``(n,)`` under ``rule`` at level ``alpha`` in (0, 1)."""
+    rule = Rule(rule)
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    p_values = np.asarray(p_values, dtype=np.float64)
+    if rule is Rule.ALPHA:
+        threshold = alpha
+    else:
+        threshold = _step_up_threshold(p_values, alpha, harmonic=rule is Rule.BY)
+    anomalous = p_values <= threshold if threshold > 0 else np.zeros(p_values.shape, dtype=bool)
+    return Decision(anomalous=anomalous, threshold=threshold, rule=rule, alpha=alpha)
+
+
+def decide_recent(window_p_values: np.ndarray, new: int, rule: Rule | str, alpha: float) -> Decision:
+    """Decide over a stream's recent window ``(w,)``; the flags returned cover its ``new`` last entries."""
+    full = decide(window_p_values, rule, alpha)
+    return Decision(full.anomalous[-new:] if new else full.anomalous[:0], full.threshold, full.rule, full.alpha)

@@ -1,0 +1,184 @@
+"""The detector contract every Polyad method implements (DESIGN.md §5).
+
+A plugin subclasses :class:`Detector`, declares a pydantic ``Config`` and writes
+``_fit`` and ``_score``; the base class owns input checks, metadata, persistence
+of weights (safetensors) and metadata (JSON), like PyOD's ``BaseDetector``.
+Calibration and decisions live in :mod:`services.core.calibration`, never here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["Detector", "DetectorConfig", "InputSpec", "ModelMetadata", "StreamState", "NotFittedError"]
+
+WEIGHTS_FILE = "weights.safetensors"
+METADATA_FILE = "metadata.json"
+
+StreamState = dict[str, np.ndarray]
+"""Opaque per-stream state: named arrays, so it can travel to a stateless replica and back."""
+
+
+class NotFittedError(RuntimeError):
+    """Raised when a detector is used before ``fit`` or ``load``."""
+
+
+class DetectorConfig(BaseModel):
+    """Base of every detector's configuration: validated, immutable, JSON round-trippable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    seed: int = Field(0, description="Seed for every random number generator the detector uses.")
+
+
+class InputSpec(BaseModel):
+    """What a detector accepts: dtype, shape with -1 for free axes, and limits."""
+
+    dtype: str = "float32"
+    shape: list[int] = Field(default_factory=list, description="-1 marks a free axis.")
+    description: str = ""
+
+
+class ModelMetadata(BaseModel):
+    """Everything written beside the weights in ``metadata.json``."""
+
+    name: str
+    version: str = ""
+    modality: str
+    config: dict[str, Any]
+    input_spec: InputSpec
+    training_summary: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, float] = Field(default_factory=dict)
+    created_at: float = Field(default_factory=time.time)
+
+
+class Detector(ABC):
+    """Base class: ``fit`` on normal data, ``score`` gives float32 ``(n,)``, higher = more anomalous.
+
+    Subclasses set ``name``, ``modality`` and ``Config``, and implement ``_fit``, ``_score``,
+    ``state_dict``/``load_state_dict`` (tensors only) and ``input_spec``. Optional: ``explain``,
+    ``update`` and ``stream_step`` for methods that adapt online.
+    """
+
+    name: ClassVar[str]
+    modality: ClassVar[str]
+    Config: ClassVar[type[DetectorConfig]] = DetectorConfig
+
+    def __init__(self, config: DetectorConfig | dict[str, Any] | None = None, **overrides: Any) -> None:
+        base = config.model_dump() if isinstance(config, DetectorConfig) else dict(config or {})
+        self.config = self.Config(**{**base, **overrides})
+        self.training_summary_: dict[str, Any] = {}
+        self.metrics_: dict[str, float] = {}
+        self.fitted_ = False
+
+    # -- the two methods a plugin writes -------------------------------------------------
+    @abstractmethod
+    def _fit(self, data: np.ndarray) -> dict[str, Any]:
+        """Learn from normal data; return a JSON-able training summary."""
+
+    @abstractmethod
+    def _score(self, batch: np.ndarray) -> np.ndarray:
+        """Raw anomaly scores, float32 ``(n,)``."""
+
+    @abstractmethod
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """All learned state as named arrays (no pickle)."""
+
+    @abstractmethod
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Restore learned state from :meth:`state_dict` output."""
+
+    @abstractmethod
+    def input_spec(self) -> InputSpec:
+        """The accepted input, for model info and the gateway's OpenAPI/KServe metadata."""
+
+    @abstractmethod
+    def validate_input(self, batch: np.ndarray) -> np.ndarray:
+        """Check shape/dtype/finiteness; raise ``InvalidInputError`` naming what was expected."""
+
+    # -- what the base class gives --------------------------------------------------------
+    def fit(self, data: np.ndarray) -> Detector:
+        """Fit on normal data and return ``self``."""
+        data = self.validate_input(data)
+        started = time.perf_counter()
+        summary = self._fit(data)
+        self.training_summary_ = {**summary, "fit_seconds": round(time.perf_counter() - started, 3)}
+        self.fitted_ = True
+        return self
+
+    def score(self, batch: np.ndarray) -> np.ndarray:
+        """Anomaly scores ``(n,)`` float32 for a validated batch."""
+        self._check_fitted()
+        scores = np.asarray(self._score(self.validate_input(batch)), dtype=np.float32)
+        if scores.ndim != 1:
+            raise AssertionError(f"{self.name}._score returned shape {scores.shape}, expected (n,)")
+        return scores
+
+    def score_many(self, batches: list[np.ndarray]) -> list[np.ndarray]:
+        """Score several inputs at once (dynamic batching); override to fuse them into one pass."""
+        return [self.score(batch) for batch in batches]
+
+    def explain(self, batch: np.ndarray) -> np.ndarray:
+        """Per-element evidence; the default is the score itself."""
+        return self.score(batch)
+
+    def update(self, batch: np.ndarray) -> None:
+        """Online adaptation on unlabelled data; detectors that do not adapt ignore it."""
+        self._check_fitted()
+
+    def initial_stream_state(self) -> StreamState:
+        """State for a new stream; detectors that stream override this and :meth:`stream_step`."""
+        raise NotImplementedError(f"{self.name} does not support streaming")
+
+    def stream_step(
+        self, points: np.ndarray, state: StreamState, adapt: bool
+    ) -> tuple[np.ndarray, StreamState]:
+        """Score newly arrived ``points`` given ``state``; return scores ``(k,)`` and the new state."""
+        raise NotImplementedError(f"{self.name} does not support streaming")
+
+    def metadata(self) -> ModelMetadata:
+        """The metadata written beside the weights."""
+        return ModelMetadata(
+            name=self.name,
+            modality=self.modality,
+            config=self.config.model_dump(),
+            input_spec=self.input_spec(),
+            training_summary=self.training_summary_,
+            metrics=self.metrics_,
+        )
+
+    def save(self, directory: str | Path) -> None:
+        """Write ``weights.safetensors`` and ``metadata.json`` into an existing directory."""
+        from safetensors.numpy import save_file
+
+        self._check_fitted()
+        directory = Path(directory)
+        tensors = {key: np.ascontiguousarray(value) for key, value in self.state_dict().items()}
+        save_file(tensors, str(directory / WEIGHTS_FILE))
+        (directory / METADATA_FILE).write_text(self.metadata().model_dump_json(indent=2))
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Detector:
+        """Rebuild a fitted detector from :meth:`save` output."""
+        from safetensors.numpy import load_file
+
+        directory = Path(directory)
+        meta = ModelMetadata.model_validate(json.loads((directory / METADATA_FILE).read_text()))
+        if meta.name != cls.name:
+            raise ValueError(f"{directory} holds a {meta.name!r} model, not {cls.name!r}")
+        detector = cls(meta.config)
+        detector.load_state_dict(load_file(str(directory / WEIGHTS_FILE)))
+        detector.training_summary_ = meta.training_summary
+        detector.metrics_ = meta.metrics
+        detector.fitted_ = True
+        return detector
+
+    def _check_fitted(self) -> None:
+        if not self.fitted_:
+            raise NotFittedError(f"{self.name} is not fitted: call fit() or load() first")

@@ -1,0 +1,138 @@
+"""gRPC server plumbing shared by every service and the gateway.
+
+One interceptor maps exceptions to status codes (via :mod:`services.core.errors`) and records
+Prometheus metrics; :func:`build_server` adds ``grpc.health.v1`` health and server reflection.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
+
+import grpc
+from grpc import aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.core.errors import grpc_status_for, public_message
+from services.core.metrics import LATENCY, REQUESTS
+
+__all__ = ["ErrorMappingInterceptor", "build_server", "DEFAULT_OPTIONS"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OPTIONS = [
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+    ("grpc.max_send_message_length", 64 * 1024 * 1024),
+]
+
+
+class ErrorMappingInterceptor(aio.ServerInterceptor):
+    """Turns exceptions into status codes with a clear message, and counts every call."""
+
+    def __init__(self, component: str) -> None:
+        self.component = component
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None:
+            return handler
+        method = details.method.rsplit("/", 1)[-1]
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap_unary(handler.unary_unary, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_stream is not None:
+            return grpc.stream_stream_rpc_method_handler(
+                self._wrap_stream(handler.stream_stream, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+    def _wrap_unary(self, behaviour: Callable[..., Any], method: str) -> Callable[..., Any]:
+        async def wrapped(request: Any, context: aio.ServicerContext) -> Any:
+            started = time.perf_counter()
+            try:
+                response = await behaviour(request, context)
+            except Exception as error:  # noqa: BLE001 - mapped, logged and re-raised as a status
+                await self._abort(context, method, error, started)
+            self._record(method, context, started)
+            return response
+
+        return wrapped
+
+    def _wrap_stream(self, behaviour: Callable[..., Any], method: str) -> Callable[..., Any]:
+        async def wrapped(requests: AsyncIterator[Any], context: aio.ServicerContext) -> AsyncIterator[Any]:
+            started = time.perf_counter()
+            try:
+                async for response in behaviour(requests, context):
+                    yield response
+            except Exception as error:  # noqa: BLE001
+                await self._abort(context, method, error, started)
+            self._record(method, context, started)
+
+        return wrapped
+
+    def _record(self, method: str, context: aio.ServicerContext, started: float) -> None:
+        code = context.code() or grpc.StatusCode.OK
+        code_name = code.name if isinstance(code, grpc.StatusCode) else str(code)
+        REQUESTS.labels(self.component, method, code_name).inc()
+        LATENCY.labels(self.component, method).observe(time.perf_counter() - started)
+
+    async def _abort(
+        self, context: aio.ServicerContext, method: str, error: Exception, started: float
+    ) -> None:
+        if isinstance(error, aio.AbortError):  # the handler aborted on purpose: keep its status
+            self._record(method, context, started)
+            raise error
+        code = grpc_status_for(error)
+        if code is grpc.StatusCode.INTERNAL:
+            log.exception("%s/%s failed", self.component, method, exc_info=error)
+        REQUESTS.labels(self.component, method, code.name).inc()
+        LATENCY.labels(self.component, method).observe(time.perf_counter() - started)
+        await context.abort(code, public_message(error))
+
+
+def build_server(
+    component: str,
+    register: Iterable[Callable[[aio.Server], None]],
+    service_names: Iterable[str],
+    address: str,
+    interceptors: Iterable[aio.ServerInterceptor] = (),
+    credentials: grpc.ServerCredentials | None = None,
+) -> tuple[aio.Server, health.HealthServicer, int]:
+    """An aio server with our interceptor, health and reflection, bound to ``address``.
+
+    Returns the server (not started), its health servicer (all names start NOT_SERVING) and the
+    bound port (useful with ``address='127.0.0.1:0'``).
+    """
+    server = aio.server(
+        interceptors=[*interceptors, ErrorMappingInterceptor(component)], options=DEFAULT_OPTIONS
+    )
+    for add in register:
+        add(server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = list(service_names)
+    reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    if credentials is None:
+        port = server.add_insecure_port(address)
+    else:
+        port = server.add_secure_port(address, credentials)
+    return server, health_servicer, port
+
+
+async def set_serving(health_servicer: health.aio.HealthServicer, names: Iterable[str], serving: bool) -> None:
+    """Mark ``names`` and the overall server ("") SERVING or NOT_SERVING."""
+    status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+    for name in ["", *names]:
+        await health_servicer.set(name, status)
