@@ -17,7 +17,7 @@ from services.core.server import build_server, set_serving
 from services.core.settings import ServiceSettings
 from services.core.store import ModelStore
 
-__all__ = ["RunningService", "start_service", "serve_forever"]
+__all__ = ["RunningService", "serve_forever", "start_service"]
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ async def start_service(
     return running
 
 
-async def serve_forever(start: Callable[[], "asyncio.Future[RunningService]"]) -> None:
+async def serve_forever(start: Callable[[], asyncio.Future[RunningService]]) -> None:
     """Run until SIGINT/SIGTERM, then stop gracefully."""
     running = await start()
     log.info("%s listening on port %d", running.name, running.port)

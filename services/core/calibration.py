@@ -13,7 +13,7 @@ from enum import Enum
 
 import numpy as np
 
-__all__ = ["ConformalCalibrator", "Rule", "Decision", "decide", "decide_recent", "DEFAULT_ALPHA"]
+__all__ = ["DEFAULT_ALPHA", "ConformalCalibrator", "Decision", "Rule", "decide", "decide_recent"]
 
 DEFAULT_ALPHA = 0.01
 

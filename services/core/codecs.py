@@ -12,7 +12,7 @@ import numpy as np
 from polyad.common.v1 import common_pb2
 from services.core.errors import InvalidInputError
 
-__all__ = ["to_numpy", "from_numpy", "DTYPES", "DEFAULT_MAX_BYTES"]
+__all__ = ["DEFAULT_MAX_BYTES", "DTYPES", "from_numpy", "to_numpy"]
 
 DataType = common_pb2.DataType
 DTYPES: dict[int, np.dtype] = {
@@ -41,13 +41,14 @@ def to_numpy(
 ) -> np.ndarray:
     """Decode and validate a tensor; returns a native-endian array (a copy, safe to mutate)."""
     if tensor.dtype not in DTYPES:
+        name = DataType.Name(tensor.dtype) if tensor.dtype in DataType.values() else str(tensor.dtype)
         raise InvalidInputError(
-            f"{field}: dtype {DataType.Name(tensor.dtype) if tensor.dtype in DataType.values() else tensor.dtype}"
-            f" is not supported; expected one of {_names(list(allowed or DTYPES))}"
+            f"{field}: dtype {name} is not supported; expected one of {_names(list(allowed or DTYPES))}"
         )
     if allowed is not None and tensor.dtype not in allowed:
         raise InvalidInputError(
-            f"{field}: dtype {DataType.Name(tensor.dtype)} is not accepted here; expected one of {_names(list(allowed))}"
+            f"{field}: dtype {DataType.Name(tensor.dtype)} is not accepted here; "
+            f"expected one of {_names(list(allowed))}"
         )
     shape = tuple(int(s) for s in tensor.shape)
     if any(s < 0 for s in shape):
@@ -60,7 +61,8 @@ def to_numpy(
         raise InvalidInputError(f"{field}: {expected} bytes exceeds the limit of {max_bytes} bytes")
     if len(tensor.data) != expected:
         raise InvalidInputError(
-            f"{field}: shape {list(shape)} of {DataType.Name(tensor.dtype)} needs {expected} bytes, got {len(tensor.data)}"
+            f"{field}: shape {list(shape)} of {DataType.Name(tensor.dtype)} needs {expected} bytes, "
+            f"got {len(tensor.data)}"
         )
     return np.frombuffer(tensor.data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="), copy=True)
 

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Detector", "DetectorConfig", "InputSpec", "ModelMetadata", "StreamState", "NotFittedError"]
+__all__ = ["Detector", "DetectorConfig", "InputSpec", "ModelMetadata", "NotFittedError", "StreamState"]
 
 WEIGHTS_FILE = "weights.safetensors"
 METADATA_FILE = "metadata.json"
@@ -35,6 +35,7 @@ class DetectorConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     seed: int = Field(0, description="Seed for every random number generator the detector uses.")
+    show_progress: bool = Field(False, description="Show a progress bar while fitting.")
 
 
 class InputSpec(BaseModel):

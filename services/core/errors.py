@@ -10,10 +10,10 @@ from __future__ import annotations
 import grpc
 
 __all__ = [
-    "PolyadError",
     "InvalidInputError",
-    "NotReadyError",
     "ModelNotFoundError",
+    "NotReadyError",
+    "PolyadError",
     "UnauthenticatedError",
     "grpc_status_for",
     "http_status_for",

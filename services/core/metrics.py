@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-__all__ = ["REQUESTS", "LATENCY", "BATCH_SIZE", "UNAUTHENTICATED"]
+__all__ = ["BATCH_SIZE", "LATENCY", "REQUESTS", "UNAUTHENTICATED"]
 
 REQUESTS = Counter(
     "polyad_requests_total",

@@ -18,8 +18,8 @@ from services.core import registry
 from services.core.backends import Backend, BackendSettings, make_backend
 from services.core.calibration import ConformalCalibrator
 from services.core.contract import ModelMetadata
-from services.core.errors import InvalidInputError
 from services.core.store import ModelStore, StoredModel
+from services.core.training import build_detector, fit_and_store
 
 __all__ = ["LoadedModel", "ModelManager"]
 
@@ -100,25 +100,9 @@ class ModelManager:
         self, detector: str, train: np.ndarray, calibration: np.ndarray, overrides: dict[str, Any]
     ) -> LoadedModel:
         """Fit a new version on ``train``, calibrate on held-out ``calibration``, store, and load it."""
-        name = detector or self.default_detector
-        cls = registry.detector_class(self.service, name)
-        try:
-            model = cls(overrides)
-        except ValueError as error:  # pydantic validation of the overrides
-            raise InvalidInputError(f"invalid {name} configuration: {error}") from error
-
-        def run() -> StoredModel:
-            model.fit(train)
-            held_out = model.score(calibration)
-            calibrator = ConformalCalibrator().fit(held_out)
-            model.metrics_ = {
-                "calibration_size": float(held_out.size),
-                "calibration_score_median": float(np.median(held_out)),
-                "calibration_score_q99": float(np.quantile(held_out, 0.99)),
-            }
-            return self.store.save(self.service, model, calibrator)
-
-        stored = await asyncio.to_thread(run)
+        cls = registry.detector_class(self.service, detector or self.default_detector)
+        model = build_detector(cls, overrides)
+        stored = await asyncio.to_thread(fit_and_store, self.store, self.service, model, train, calibration)
         return await self.get(common_pb2.ModelRef(detector=stored.detector, version=stored.version))
 
     async def close(self) -> None:

@@ -9,7 +9,7 @@ from services.core.calibration import DEFAULT_ALPHA, ConformalCalibrator, Decisi
 from services.core.codecs import from_numpy
 from services.core.errors import InvalidInputError
 
-__all__ = ["DecisionRequest", "policy_from_proto", "decide_scores", "decisions_proto", "regions_proto"]
+__all__ = ["DecisionRequest", "decide_scores", "decisions_proto", "policy_from_proto", "regions_proto"]
 
 _RULES = {
     common_pb2.DECISION_RULE_UNSPECIFIED: Rule.ALPHA,

@@ -19,7 +19,7 @@ from grpc_reflection.v1alpha import reflection
 from services.core.errors import grpc_status_for, public_message
 from services.core.metrics import LATENCY, REQUESTS
 
-__all__ = ["ErrorMappingInterceptor", "build_server", "DEFAULT_OPTIONS"]
+__all__ = ["DEFAULT_OPTIONS", "ErrorMappingInterceptor", "build_server"]
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class ErrorMappingInterceptor(aio.ServerInterceptor):
             started = time.perf_counter()
             try:
                 response = await behaviour(request, context)
-            except Exception as error:  # noqa: BLE001 - mapped, logged and re-raised as a status
+            except Exception as error:
                 await self._abort(context, method, error, started)
             self._record(method, context, started)
             return response
@@ -76,7 +76,7 @@ class ErrorMappingInterceptor(aio.ServerInterceptor):
             try:
                 async for response in behaviour(requests, context):
                     yield response
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 await self._abort(context, method, error, started)
             self._record(method, context, started)
 

@@ -20,7 +20,7 @@ from services.core.calibration import ConformalCalibrator
 from services.core.contract import Detector
 from services.core.errors import ModelNotFoundError
 
-__all__ = ["ModelStore", "StoredModel", "CALIBRATION_FILE", "default_store_root"]
+__all__ = ["CALIBRATION_FILE", "ModelStore", "StoredModel", "default_store_root"]
 
 CALIBRATION_FILE = "calibration.safetensors"
 LATEST_FILE = "LATEST"

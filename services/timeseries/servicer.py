@@ -12,12 +12,13 @@ from grpc import aio
 
 from polyad.timeseries.v1 import timeseries_pb2 as pb
 from polyad.timeseries.v1 import timeseries_pb2_grpc as pb_grpc
-from services.core.codecs import from_numpy
 from services.core.calibration import decide_recent
+from services.core.codecs import from_numpy
 from services.core.contract import StreamState
 from services.core.errors import InvalidInputError
 from services.core.models import LoadedModel, ModelManager
 from services.core.responses import decide_scores, decisions_proto, policy_from_proto, regions_proto
+from services.core.training import chronological_split
 from services.timeseries.codec import decode_series
 from services.timeseries.config import TimeSeriesSettings
 
@@ -106,15 +107,17 @@ class TimeSeriesServicer(pb_grpc.TimeSeriesServiceServicer):
         if not 0.0 < fraction < 0.9:
             raise InvalidInputError(f"calibration_fraction must be in (0, 0.9), got {fraction}")
         if len(values) < self.settings.min_fit_points:
-            raise InvalidInputError(f"values has {len(values)} time steps; Fit needs at least {self.settings.min_fit_points}")
+            raise InvalidInputError(
+                f"values has {len(values)} time steps; Fit needs at least {self.settings.min_fit_points}"
+            )
         try:
             overrides = json.loads(request.config_json) if request.config_json else {}
         except json.JSONDecodeError as error:
             raise InvalidInputError(f"config_json is not valid JSON: {error}") from error
         if not isinstance(overrides, dict):
             raise InvalidInputError("config_json must be a JSON object")
-        split = int(round(len(values) * (1.0 - fraction)))
-        model = await self.models.fit(request.detector, values[:split], values[split:], overrides)
+        train, calibration = chronological_split(values, fraction)
+        model = await self.models.fit(request.detector, train, calibration, overrides)
         return pb.FitResponse(model=model.info(self.settings.backend.kind))
 
     async def GetModelInfo(

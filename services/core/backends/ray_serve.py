@@ -17,7 +17,7 @@ from services.core.backends.base import Backend, BackendSettings
 from services.core.contract import Detector, StreamState
 from services.core.store import StoredModel
 
-__all__ = ["RayBackend", "ensure_ray", "DetectorReplica"]
+__all__ = ["DetectorReplica", "RayBackend", "ensure_ray"]
 
 log = logging.getLogger(__name__)
 
@@ -119,5 +119,5 @@ class RayBackend(Backend):
 
         try:
             serve.delete(self.app_name, _blocking=False)
-        except Exception:  # noqa: BLE001 - Ray may already be shutting down
+        except Exception:
             log.warning("could not delete Serve app %s", self.app_name, exc_info=True)

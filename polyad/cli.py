@@ -1,0 +1,68 @@
+"""The ``polyad`` command line: ``up``, ``train``, ``score``, ``eval``.
+
+Heavy imports (torch, ray) happen inside the sub-commands, so ``polyad --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main", "build_parser"]
+
+SERVICES = ("timeseries",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    parser = argparse.ArgumentParser(prog="polyad", description="Polyad anomaly detection suite.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start a local Ray, every service and the gateway (trains defaults once)")
+    up.add_argument("--backend", choices=["ray", "inline"], default="ray", help="where model replicas run")
+    up.add_argument("--replicas", type=int, default=1, help="Ray Serve replicas per model")
+    up.add_argument("--store", help="model store root (default $POLYAD_MODEL_STORE or ~/.cache/polyad/models)")
+    up.add_argument("--host", default="127.0.0.1", help="interface every component binds")
+    up.add_argument("--grpc-port", type=int, default=50051, help="gateway gRPC port")
+    up.add_argument("--http-port", type=int, default=8080, help="gateway REST port")
+    up.add_argument("--timeseries-port", type=int, default=50061, help="time-series service port")
+
+    train = sub.add_parser("train", help="train a detector on normal data and store a new version")
+    train.add_argument("service", choices=SERVICES)
+    train.add_argument("--data", help="CSV / UCR .txt / TSB-AD CSV of normal data (default: the bundled data)")
+    train.add_argument("--detector", default="comet")
+    train.add_argument("--config", default="{}", help="detector configuration overrides as JSON")
+    train.add_argument("--calibration-fraction", type=float, default=0.2, help="trailing share held out")
+    train.add_argument("--store", help="model store root")
+
+    score = sub.add_parser("score", help="score files through the running gateway")
+    score.add_argument("service", choices=SERVICES)
+    score.add_argument("files", nargs="+", help="CSV / UCR .txt / TSB-AD CSV series to score")
+    score.add_argument("--gateway", default="127.0.0.1:50051", help="gateway gRPC address")
+    score.add_argument("--rule", choices=["alpha", "bh", "by"], default="alpha", help="decision rule")
+    score.add_argument("--alpha", type=float, default=0.01, help="level or FDR target")
+    score.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    score.add_argument("--plot", help="write a PNG of the series with flagged regions (one file: this path)")
+    score.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the answer")
+
+    evaluate = sub.add_parser("eval", help="train on train splits, score held-out test splits, print metrics")
+    evaluate.add_argument("service", choices=SERVICES)
+    evaluate.add_argument("--quick", action="store_true", help="small models, for a fast look")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``polyad`` console script."""
+    args = build_parser().parse_args(argv)
+    if args.command == "up":
+        from polyad.commands.up import run_up
+
+        return run_up(args)
+    from polyad.commands import timeseries
+
+    handler = {"train": timeseries.train, "score": timeseries.score, "eval": timeseries.evaluate}[args.command]
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
