@@ -60,7 +60,7 @@ def test_detect_flags_an_injected_spike(stub: pb_grpc.TimeSeriesServiceStub, nor
     assert reply.model.detector == "comet" and reply.model.version
 
 
-def test_bh_policy_flags_no_more_than_alpha_rule(stub: pb_grpc.TimeSeriesServiceStub, normal_series: np.ndarray) -> None:
+def test_bh_flags_no_more_than_alpha(stub: pb_grpc.TimeSeriesServiceStub, normal_series: np.ndarray) -> None:
     def flagged(rule: int) -> int:
         policy = common_pb2.DecisionPolicy(rule=rule, alpha=0.05)
         reply = stub.Detect(pb.DetectRequest(series=[_series(normal_series[:500])], policy=policy), timeout=30)

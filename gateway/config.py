@@ -1,0 +1,107 @@
+"""Gateway settings: listen addresses, the route table, timeouts and limits.
+
+Loaded from defaults, then a YAML/JSON file, then environment variables ``POLYAD_GATEWAY_*``::
+
+    POLYAD_GATEWAY_GRPC_ADDRESS=0.0.0.0:50051
+    POLYAD_GATEWAY_DEFAULT_TIMEOUT_S=10
+    POLYAD_GATEWAY_ROUTES='{"timeseries": "timeseries:50061"}'   # the whole table, as JSON
+    POLYAD_GATEWAY_ROUTES__TIMESERIES=timeseries:50061               # or one modality at a time
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["DEFAULT_ROUTES", "ENV_PREFIX", "GatewaySettings", "split_address"]
+
+ENV_PREFIX = "POLYAD_GATEWAY_"
+DEFAULT_ROUTES: dict[str, str] = {"timeseries": "127.0.0.1:50061"}
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """``host:port`` (or ``[v6]:port``) → (host, port); raises ValueError when malformed."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"address {address!r} is not of the form host:port")
+    return host.strip("[]"), int(port)
+
+
+class GatewaySettings(BaseModel):
+    """Everything the gateway process needs; immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    grpc_address: str = Field("127.0.0.1:50051", description="host:port the gRPC GatewayService listens on.")
+    http_address: str = Field("127.0.0.1:8080", description="host:port of the REST/JSON proxy and docs.")
+    routes: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_ROUTES),
+        description="modality → host:port of the service that answers it.",
+    )
+    default_timeout_s: float = Field(
+        30.0, gt=0, description="Upstream call timeout; a caller's shorter deadline wins."
+    )
+    health_timeout_s: float = Field(1.0, gt=0, description="Timeout of each upstream health check.")
+    max_message_bytes: int = Field(64 * 1024 * 1024, gt=0, description="gRPC message size limit upstream.")
+    max_upload_bytes: int = Field(
+        64 * 1024 * 1024, gt=0, description="Largest accepted REST body or CSV file."
+    )
+
+    @field_validator("grpc_address", "http_address")
+    @classmethod
+    def _check_address(cls, value: str) -> str:
+        split_address(value)
+        return value
+
+    @field_validator("routes")
+    @classmethod
+    def _check_routes(cls, value: dict[str, str]) -> dict[str, str]:
+        for modality, address in value.items():
+            try:
+                split_address(address)
+            except ValueError as error:
+                raise ValueError(f"routes.{modality}: {error}") from None
+        return value
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, env: Mapping[str, str] | None = None) -> GatewaySettings:
+        """Defaults, overridden by the file at ``path`` (YAML or JSON), overridden by ``env``."""
+        values: dict[str, Any] = {}
+        if path is not None:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+            if not isinstance(loaded, dict):
+                raise ValueError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}")
+            if isinstance(loaded.get("gateway"), dict):  # a shared file may nest ours under "gateway:"
+                loaded = loaded["gateway"]
+            values.update(loaded)
+        values.update(_from_env(os.environ if env is None else env, values.get("routes")))
+        return cls.model_validate(values)
+
+
+def _from_env(env: Mapping[str, str], file_routes: Any) -> dict[str, Any]:
+    """Settings named by ``POLYAD_GATEWAY_<FIELD>`` and ``POLYAD_GATEWAY_ROUTES__<MODALITY>``.
+
+    Unknown ``POLYAD_GATEWAY_*`` names are ignored (deployments set other variables too).
+    """
+    ours = {key[len(ENV_PREFIX) :].lower(): raw for key, raw in env.items() if key.startswith(ENV_PREFIX)}
+    out: dict[str, Any] = {name: raw for name, raw in ours.items() if name in GatewaySettings.model_fields}
+    if "routes" in out:
+        try:
+            out["routes"] = json.loads(out["routes"])
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"{ENV_PREFIX}ROUTES: expected a JSON object of modality → host:port ({error})"
+            ) from None
+    singles = {
+        name[len("routes__") :]: raw for name, raw in sorted(ours.items()) if name.startswith("routes__")
+    }
+    if singles:
+        base = out.get("routes", file_routes if file_routes is not None else DEFAULT_ROUTES)
+        out["routes"] = {**(base if isinstance(base, dict) else {}), **singles}
+    return out

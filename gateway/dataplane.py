@@ -1,0 +1,131 @@
+"""The gateway's one data plane, shared by the gRPC and REST transports (as KServe's dataplane.py).
+
+``detect`` forwards a request to the service of its modality with the caller's deadline;
+``list_services`` reports each routed service's grpc.health.v1 status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+from grpc import aio
+from grpc_health.v1 import health_pb2
+
+from gateway.config import GatewaySettings
+from gateway.routing import Route, Router
+from polyad.gateway.v1 import gateway_pb2
+from services.core.errors import NotReadyError, PolyadError
+
+__all__ = ["CHANNEL_OPTIONS", "HTTP_STATUS_BY_CODE", "DataPlane", "UpstreamError"]
+
+HTTP_STATUS_BY_CODE: dict[grpc.StatusCode, int] = {
+    grpc.StatusCode.OK: 200,
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.FAILED_PRECONDITION: 400,
+    grpc.StatusCode.OUT_OF_RANGE: 400,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.CANCELLED: 499,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+}
+"""The HTTP status of each gRPC code (google.rpc's mapping); anything else is 500."""
+
+CHANNEL_OPTIONS: list[tuple[str, int | str]] = [
+    # notice a restarted upstream within ~2 s (gRPC's default backoff grows to 120 s)
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+    # spread calls over every address a name resolves to (e.g. "dns:///svc-headless:50061")
+    ("grpc.lb_policy_name", "round_robin"),
+]
+_SERVING = health_pb2.HealthCheckResponse.SERVING
+
+
+class UpstreamError(PolyadError):
+    """An upstream service's non-OK answer, keeping its gRPC code and message for the caller."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.grpc_code = code
+        self.http_status = HTTP_STATUS_BY_CODE.get(code, 500)
+
+
+class DataPlane:
+    """Forwarding and readiness over a :class:`Router`; transports call only this."""
+
+    def __init__(self, settings: GatewaySettings, router: Router | None = None) -> None:
+        self.settings = settings
+        self.router = router or Router(
+            settings.routes,
+            channel_options=[
+                ("grpc.max_receive_message_length", settings.max_message_bytes),
+                ("grpc.max_send_message_length", settings.max_message_bytes),
+                *CHANNEL_OPTIONS,
+            ],
+        )
+        self._default_timeout = settings.default_timeout_s
+
+    async def detect(
+        self, request: gateway_pb2.DetectRequest, timeout: float | None = None
+    ) -> gateway_pb2.DetectResponse:
+        """Forward ``request`` to its modality's service; ``timeout`` is the caller's remaining time (s)."""
+        route = self.router.route(request)
+        return await self.forward(route, getattr(request, route.modality), timeout)
+
+    async def forward(
+        self, route: Route, payload: object, timeout: float | None = None
+    ) -> gateway_pb2.DetectResponse:
+        """Send one modality's request message upstream and wrap the answer in a gateway response."""
+        if timeout is None or timeout > self._default_timeout:
+            timeout = self._default_timeout
+        try:
+            answer = await route.call(payload, timeout=timeout)
+        except aio.AioRpcError as error:
+            raise _upstream_error(route, error, timeout) from error
+        response = gateway_pb2.DetectResponse(service=route.spec.name)
+        getattr(response, route.spec.response_arm).CopyFrom(answer)
+        return response
+
+    async def list_services(self) -> gateway_pb2.ListServicesResponse:
+        """Every routed service with its readiness, checked concurrently with a short timeout."""
+        routes = self.router.routes
+        ready = await asyncio.gather(*(self._is_ready(route) for route in routes))
+        return gateway_pb2.ListServicesResponse(
+            services=[
+                gateway_pb2.ServiceStatus(
+                    name=route.spec.name, modality=route.modality, address=route.address, ready=ok
+                )
+                for route, ok in zip(routes, ready, strict=True)
+            ]
+        )
+
+    async def _is_ready(self, route: Route) -> bool:
+        request = health_pb2.HealthCheckRequest(service=route.spec.grpc_service)
+        try:
+            answer = await self.router.health(route.address).Check(
+                request, timeout=self.settings.health_timeout_s
+            )
+        except aio.AioRpcError:
+            return False
+        return answer.status == _SERVING
+
+    async def close(self) -> None:
+        """Close the upstream channels."""
+        await self.router.close()
+
+
+def _upstream_error(route: Route, error: aio.AioRpcError, timeout: float) -> PolyadError:
+    """The exception the caller sees for an upstream failure: its code and message, with context."""
+    code, details = error.code(), error.details() or ""
+    name = route.spec.name
+    if code is grpc.StatusCode.UNAVAILABLE:
+        return NotReadyError(f"service {name!r} at {route.address} is unavailable: {details}")
+    if code is grpc.StatusCode.DEADLINE_EXCEEDED:
+        return UpstreamError(code, f"service {name!r} did not answer within {timeout:.3g} s")
+    return UpstreamError(code, details or f"service {name!r} failed with {code.name}")
