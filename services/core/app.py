@@ -54,6 +54,7 @@ async def start_service(
     server, health_servicer, port = build_server(
         name, [lambda s: add_servicer(servicer, s)], [grpc_service_name], settings.address
     )
+    await set_serving(health_servicer, [grpc_service_name], False)  # until a model is loaded
     await server.start()
     running = RunningService(name, server, health_servicer, models, port, grpc_service_name)
     try:

@@ -1,0 +1,44 @@
+"""Seeded data and small configurations for the contract test, one entry per modality / detector.
+
+A detector registered without a case here makes the contract test fail, so every plugin is covered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ContractCase:
+    """Normal training data, a test batch with labels, the unit count ``score`` must return."""
+
+    train: np.ndarray
+    test: np.ndarray
+    labels: np.ndarray
+    min_auroc: float
+
+
+def timeseries_case(seed: int) -> ContractCase:
+    """A (1500, 2) seasonal series; the test part has a level shift and spikes."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(2400, dtype=np.float32)
+    series = np.stack([np.sin(2 * np.pi * t / 40), np.sin(2 * np.pi * t / 40 + 1.0)], axis=1)
+    series += 0.05 * rng.standard_normal(series.shape)
+    labels = np.zeros(900, dtype=np.int8)
+    test = series[1500:].copy()
+    test[300:340] += 2.5
+    test[600:604] -= 4.0
+    labels[300:340] = 1
+    labels[600:604] = 1
+    return ContractCase(series[:1500].astype(np.float32), test.astype(np.float32), labels, min_auroc=0.8)
+
+
+CASES = {"timeseries": timeseries_case}
+
+SMALL_CONFIGS: dict[str, dict[str, Any]] = {
+    "timeseries.comet": {"train_steps": 40, "window": 64, "patch_sizes": [8, 16], "d_model": 16, "n_heads": 2,
+                         "memory_size": 128, "codebook_size": 16, "max_train_windows": 256},
+}
