@@ -12,7 +12,7 @@ from services.core.settings import load_settings
 from services.timeseries.config import ENV_PREFIX, SERVICE, TimeSeriesSettings
 from services.timeseries.servicer import TimeSeriesServicer
 
-__all__ = ["start", "main", "GRPC_SERVICE_NAME"]
+__all__ = ["GRPC_SERVICE_NAME", "main", "start"]
 
 GRPC_SERVICE_NAME = timeseries_pb2.DESCRIPTOR.services_by_name["TimeSeriesService"].full_name
 

@@ -9,7 +9,7 @@ from services.core.codecs import to_numpy
 from services.core.contract import ModelMetadata
 from services.core.errors import InvalidInputError
 
-__all__ = ["decode_series", "NUMERIC"]
+__all__ = ["NUMERIC", "decode_series"]
 
 NUMERIC = (
     common_pb2.DATA_TYPE_FLOAT32,
@@ -44,7 +44,9 @@ def decode_series(
     values = array.astype(np.float32, copy=False)
     if not np.isfinite(values).all():
         bad = int(np.flatnonzero(~np.isfinite(values).all(axis=1))[0])
-        raise InvalidInputError(f"{field} holds NaN or infinite values (first at time step {bad}); expected finite numbers")
+        raise InvalidInputError(
+            f"{field} holds NaN or infinite values (first at time step {bad}); expected finite numbers"
+        )
     if metadata is not None and len(metadata.input_spec.shape) == 2 and metadata.input_spec.shape[1] > 0:
         expected = metadata.input_spec.shape[1]
         if channels != expected:

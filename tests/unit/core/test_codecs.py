@@ -26,7 +26,7 @@ def test_errors_name_the_problem() -> None:
     good = from_numpy(np.zeros((2, 3), dtype=np.float32))
     with pytest.raises(InvalidInputError, match="needs 24 bytes, got 20"):
         to_numpy(common_pb2.Tensor(dtype=good.dtype, shape=good.shape, data=good.data[:20]), field="x")
-    with pytest.raises(InvalidInputError, match="dtype .* not supported"):
+    with pytest.raises(InvalidInputError, match=r"dtype .* not supported"):
         to_numpy(common_pb2.Tensor(shape=[1], data=b"\0"))
     with pytest.raises(InvalidInputError, match="not accepted here"):
         to_numpy(good, allowed=(common_pb2.DATA_TYPE_INT32,))

@@ -21,7 +21,7 @@ class MeanDistanceDetector(Detector):
 
     def _fit(self, data: np.ndarray) -> dict[str, Any]:
         self.mean_ = data.mean(axis=0)
-        return {"rows": int(len(data))}
+        return {"rows": len(data)}
 
     def _score(self, batch: np.ndarray) -> np.ndarray:
         return np.linalg.norm(batch - self.mean_, axis=1)
