@@ -23,7 +23,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gateway import schemas
 from gateway.config import GatewaySettings
 from gateway.dataplane import HTTP_STATUS_BY_CODE, DataPlane
-from gateway.uploads import parse_series_csv
 from polyad.gateway.v1 import gateway_pb2
 from services.core.errors import (
     InvalidInputError,
@@ -33,6 +32,7 @@ from services.core.errors import (
     public_message,
 )
 from services.core.metrics import LATENCY, REQUESTS
+from services.core.series_csv import parse_series_csv
 
 __all__ = ["create_rest_app"]
 

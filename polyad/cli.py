@@ -60,8 +60,14 @@ def main(argv: list[str] | None = None) -> int:
         return run_up(args)
     from polyad.commands import timeseries
 
+    from services.core.errors import PolyadError
+
     handler = {"train": timeseries.train, "score": timeseries.score, "eval": timeseries.evaluate}[args.command]
-    return handler(args)
+    try:
+        return handler(args)
+    except (PolyadError, OSError) as error:
+        print(f"polyad {args.command}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["train", "score", "evaluate", "load_series_file"]
+__all__ = ["evaluate", "load_series_file", "score", "train"]
 
 console = Console()
 UCR_NAME = re.compile(r"_UCR_Anomaly_.*_(\d+)_(\d+)_(\d+)\.txt$")
@@ -52,7 +52,8 @@ def train(args: argparse.Namespace) -> int:
         detector = build_detector(registry.detector_class("timeseries", args.detector), overrides)
         fit, calibration = chronological_split(values, args.calibration_fraction)
         stored = fit_and_store(store, "timeseries", detector, fit, calibration)
-    console.print(f"stored [bold]{stored.service}/{stored.detector}[/] version [bold]{stored.version}[/] at {stored.path}")
+    name = f"{stored.service}/{stored.detector}"
+    console.print(f"stored [bold]{name}[/] version [bold]{stored.version}[/] at {stored.path}")
     return 0
 
 

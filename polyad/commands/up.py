@@ -21,7 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["run_up", "Component"]
+__all__ = ["Component", "run_up"]
 
 console = Console(stderr=True)
 
@@ -87,7 +87,11 @@ def components(args: argparse.Namespace) -> list[Component]:
     """The time-series service, then the gateway that routes to it."""
     ts_address = f"{args.host}:{args.timeseries_port}"
     backend = {"kind": args.backend, "num_replicas": args.replicas}
-    service_env = {"POLYAD_TIMESERIES_ADDRESS": ts_address, "POLYAD_TIMESERIES_BACKEND": json.dumps(backend)}
+    service_env = {
+        "POLYAD_TIMESERIES_ADDRESS": ts_address,
+        "POLYAD_TIMESERIES_BACKEND": json.dumps(backend),
+        "POLYAD_TIMESERIES_METRICS_PORT": str(args.timeseries_port + 1000),
+    }
     if args.store:
         service_env["POLYAD_TIMESERIES_STORE_ROOT"] = args.store
     gateway_env = {
@@ -139,6 +143,7 @@ def run_up(args: argparse.Namespace) -> int:
         table.add_row("gateway REST + OpenAPI docs", f"http://{args.host}:{args.http_port}/docs")
         table.add_row("metrics", f"http://{args.host}:{args.http_port}/metrics")
         table.add_row("timeseries service (direct gRPC)", parts[0].address)
+        table.add_row("timeseries service metrics", f"http://{args.host}:{args.timeseries_port + 1000}/metrics")
         Console().print(table)
         print("ready", flush=True)
         supervise(parts)

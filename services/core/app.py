@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from grpc import aio
@@ -65,10 +65,17 @@ async def start_service(
     return running
 
 
-async def serve_forever(start: Callable[[], asyncio.Future[RunningService]]) -> None:
-    """Run until SIGINT/SIGTERM, then stop gracefully."""
+async def serve_forever(
+    start: Callable[[], Awaitable[RunningService]], metrics_port: int | None = None, metrics_host: str = ""
+) -> None:
+    """Run until SIGINT/SIGTERM (exposing Prometheus metrics when ``metrics_port`` is set), then stop."""
     running = await start()
     log.info("%s listening on port %d", running.name, running.port)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=metrics_host)
+        log.info("%s metrics on http://%s:%d/metrics", running.name, metrics_host, metrics_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -22,6 +22,7 @@ class ServiceSettings(BaseModel):
     store_root: str | None = Field(None, description="Model store root; None = $POLYAD_MODEL_STORE or ~/.cache.")
     backend: BackendSettings = Field(default_factory=BackendSettings)
     max_request_bytes: int = Field(64 * 1024 * 1024, description="Largest tensor accepted, in bytes.")
+    metrics_port: int | None = Field(None, description="Port of the Prometheus /metrics HTTP endpoint; None = off.")
 
 
 Settings = TypeVar("Settings", bound=BaseModel)

@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = load_settings(TimeSeriesSettings, args.config, ENV_PREFIX)
-    asyncio.run(serve_forever(lambda: start(settings)))
+    host = settings.address.rpartition(":")[0]
+    asyncio.run(serve_forever(lambda: start(settings), settings.metrics_port, host))
 
 
 if __name__ == "__main__":

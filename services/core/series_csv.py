@@ -1,4 +1,4 @@
-"""Uploaded files → arrays. CSV series: ``parse_series_csv``.
+"""CSV series uploads → arrays: ``parse_series_csv`` (shared by the REST proxy, the CLI and the loaders).
 
 Accepted CSV: comma-, semicolon- or tab-separated, UTF-8 (a BOM is fine), an optional header row
 (recognised when none of its cells is a number). A first column named ``timestamp``/``time``/``date``

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gateway.uploads import parse_series_csv
 from services.core.errors import InvalidInputError
+from services.core.series_csv import parse_series_csv
 
 
 @pytest.mark.parametrize(
