@@ -16,9 +16,8 @@ from collections.abc import Callable
 import _common  # noqa: F401
 import grpc
 import numpy as np
-from grpc import aio
-
 from _common import percentiles_ms, print_table, trained_store
+from grpc import aio
 
 ECHO_METHOD = "/polyad.bench.v1.EchoService/Echo"
 

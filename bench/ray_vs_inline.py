@@ -17,7 +17,6 @@ import time
 import _common  # noqa: F401
 import grpc
 import numpy as np
-
 from _common import percentiles_ms, print_table, trained_store
 
 

@@ -17,7 +17,6 @@ import _common  # noqa: F401  (puts the repo on sys.path)
 import grpc
 import numpy as np
 import torch
-
 from _common import percentiles_ms, print_table, trained_store
 
 

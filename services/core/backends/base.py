@@ -31,7 +31,7 @@ class BackendSettings(BaseModel):
     autoscaling: bool = Field(False, description="Autoscale between min/max replicas on queue length.")
     min_replicas: int = Field(1, ge=0)
     max_replicas: int = Field(2, ge=1)
-    torch_threads: int = Field(1, ge=1, description="torch intra-op threads per replica.")
+    torch_threads: int = Field(1, ge=1, description="torch intra-op threads per replica (inline: per process).")
 
 
 class Backend(ABC):

@@ -15,12 +15,23 @@ from services.core.store import StoredModel
 __all__ = ["InlineBackend"]
 
 
+def _limit_torch_threads(threads: int) -> None:
+    """Cap torch's intra-op threads (process-wide): oversubscribed cores slow scoring many-fold."""
+    import sys
+
+    if "torch" in sys.modules or threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 class InlineBackend(Backend):
     """Scores in process; the event loop never blocks on model code."""
 
     kind = "inline"
 
     def __init__(self, settings: BackendSettings, stored: StoredModel, detector_cls: type[Detector]) -> None:
+        _limit_torch_threads(settings.torch_threads)
         self.detector = detector_cls.load(stored.path)
         self._executor = ThreadPoolExecutor(settings.inline_threads, thread_name_prefix=f"inline-{stored.detector}")
 
