@@ -17,12 +17,11 @@ __all__ = ["InlineBackend"]
 
 def _limit_torch_threads(threads: int) -> None:
     """Cap torch's intra-op threads (process-wide): oversubscribed cores slow scoring many-fold."""
-    import sys
-
-    if "torch" in sys.modules or threads:
+    try:
         import torch
-
-        torch.set_num_threads(threads)
+    except ImportError:  # a detector without torch has nothing to cap
+        return
+    torch.set_num_threads(threads)
 
 
 class InlineBackend(Backend):
