@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 SERVICES = ("timeseries",)
 
@@ -59,7 +59,6 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_up(args)
     from polyad.commands import timeseries
-
     from services.core.errors import PolyadError
 
     handler = {"train": timeseries.train, "score": timeseries.score, "eval": timeseries.evaluate}[args.command]

@@ -14,7 +14,7 @@ from rich.table import Table
 
 __all__ = ["evaluate", "load_series_file", "score", "train"]
 
-console = Console()
+console = Console(width=120)
 UCR_NAME = re.compile(r"_UCR_Anomaly_.*_(\d+)_(\d+)_(\d+)\.txt$")
 TSB_NAME = re.compile(r"_tr_(\d+)_1st_(\d+)\.csv$")
 
@@ -102,7 +102,8 @@ def score(args: argparse.Namespace) -> int:
         print()
         return 0
     for report in reports:
-        table = Table(title=f"{report['file']}: {report['points']} points, {len(report['regions'])} flagged regions")
+        title = f"{Path(report['file']).name}: {report['points']} points, {len(report['regions'])} flagged regions"
+        table = Table(title=title)
         for column in ("start", "end", "length", "peak score", "min p-value"):
             table.add_column(column, justify="right")
         for r in sorted(report["regions"], key=lambda r: -r["peak_score"])[:20]:

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from services.core.settings import ServiceSettings
 
-__all__ = ["TimeSeriesSettings", "SERVICE", "ENV_PREFIX"]
+__all__ = ["ENV_PREFIX", "SERVICE", "TimeSeriesSettings"]
 
 SERVICE = "timeseries"
 ENV_PREFIX = "POLYAD_TIMESERIES_"

@@ -13,8 +13,8 @@ from services.timeseries import data, evaluation
 __all__ = ["DATASETS", "comet_factory", "evaluate_detector", "metrics_row"]
 
 DATASETS: dict[str, Callable[[], data.LabelledSeries]] = {
-    "aeon KDD-TSAD 135 (UCR)": data.load_aeon_kdd135,
-    "aeon ECG (ecg-diff-count-3)": data.load_aeon_ecg,
+    "aeon KDD-TSAD 135 (UCR)": lambda: data.load_aeon_kdd135().held_out(),
+    "aeon ECG (ecg-diff-count-3)": lambda: data.load_aeon_ecg().held_out(),
     "generated multivariate (5 ch)": lambda: data.generate_multivariate(
         n_train=6000, n_test=6000, n_channels=5, seed=7
     ),
@@ -41,7 +41,8 @@ def metrics_row(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
 
 
 def evaluate_detector(factory: Callable[[], Any], series: data.LabelledSeries) -> dict[str, float]:
-    """Fit a new detector on ``series.train`` (normal), score ``series.test``, compute metrics."""
+    """Fit a new detector on ``series.train`` (normal), score the held-out test part, compute metrics."""
+    series = series.held_out()
     detector = factory()
     started = time.perf_counter()
     detector.fit(series.train)

@@ -69,7 +69,7 @@ def test_score_reports_bad_files_and_dead_gateway(stack: SimpleNamespace, tmp_pa
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,2\n3,oops\n")
     result = polyad("score", "timeseries", str(bad), "--gateway", stack.gateway)
-    assert result.returncode != 0 and "not a number" in (result.stdout + result.stderr)
+    assert result.returncode != 0 and "not a number" in result.stderr
     good = tmp_path / "good.csv"
     good.write_text("1\n2\n3\n")
     result = polyad("score", "timeseries", str(good), "--gateway", "127.0.0.1:1", "--timeout", "3")

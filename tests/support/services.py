@@ -10,7 +10,7 @@ from services.timeseries.config import TimeSeriesSettings
 from tests.support.loop import LoopThread
 
 
-def start_timeseries(loop: LoopThread, store: Path, backend: dict[str, Any] | None = None, **limits: Any):  # noqa: ANN201
+def start_timeseries(loop: LoopThread, store: Path, backend: dict[str, Any] | None = None, **limits: Any):
     """A running time-series service (``.port``, ``await .stop()``)."""
     from services.timeseries.app import start
 
@@ -20,7 +20,7 @@ def start_timeseries(loop: LoopThread, store: Path, backend: dict[str, Any] | No
     return loop.run(start(settings))
 
 
-def start_gateway(loop: LoopThread, routes: dict[str, str]):  # noqa: ANN201
+def start_gateway(loop: LoopThread, routes: dict[str, str]):
     """A running gateway (gRPC and REST on free ports) routing ``routes``."""
     from gateway.app import start_gateway as start
     from gateway.config import GatewaySettings
