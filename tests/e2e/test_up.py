@@ -1,0 +1,54 @@
+"""``polyad up`` from an empty store: trains the default model, starts service and gateway, serves, stops."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import numpy as np
+
+from polyad.gateway.v1 import gateway_pb2, gateway_pb2_grpc
+from polyad.timeseries.v1 import timeseries_pb2 as pb
+from services.core.codecs import from_numpy, to_numpy
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_up_trains_once_serves_and_stops(tmp_path: Path) -> None:
+    grpc_port, http_port, ts_port = _free_port(), _free_port(), _free_port()
+    command = [sys.executable, "-m", "polyad.cli", "up", "--backend", "inline", "--store", str(tmp_path),
+               "--grpc-port", str(grpc_port), "--http-port", str(http_port), "--timeseries-port", str(ts_port)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "COLUMNS": "120"})
+    assert process.stdout is not None
+    output: list[str] = []
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            line = process.stdout.readline()
+            output.append(line)
+            if line.strip() == "ready":
+                break
+            assert line and time.monotonic() < deadline, "".join(output)
+        assert (tmp_path / "timeseries" / "comet" / "LATEST").is_file()
+        values = (np.sin(np.arange(500) / 8.0) * 10 + 60).astype(np.float32)
+        request = gateway_pb2.DetectRequest(timeseries=pb.DetectRequest(series=[pb.Series(values=from_numpy(values))]))
+        with grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+            reply = gateway_pb2_grpc.GatewayServiceStub(channel).Detect(request, timeout=60)
+        assert to_numpy(reply.timeseries.results[0].scores).shape == (500,)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+    assert process.returncode == 0
