@@ -138,18 +138,37 @@ class CometDetector(Detector):
             raw.append(flat)
         return total / len(cfg.patch_sizes), raw
 
-    def _score(self, batch: np.ndarray) -> np.ndarray:
-        windows, starts = self._windows(batch)
-        length = int(starts[-1]) + self.config.window
-        total, count = torch.zeros(length), torch.zeros(length)
-        index = torch.from_numpy(starts[:, None] + np.arange(self.config.window))
+    def _batch_window_scores(self, windows: Tensor) -> Tensor:
+        """Windows ``(B, C, W)`` -> per-point window scores ``(B, W)``, ``chunk_windows`` at a time."""
         step = self.config.chunk_windows
         with torch.inference_mode():
-            for i in range(0, len(windows), step):
-                scores, _ = self._window_scores(windows[i : i + step], self._params())
-                total.index_add_(0, index[i : i + step].reshape(-1), scores.reshape(-1))
-                count.index_add_(0, index[i : i + step].reshape(-1), torch.ones(scores.numel()))
-        return (total / count)[: len(batch)].numpy()
+            return torch.cat(
+                [self._window_scores(windows[i : i + step], self._params())[0] for i in range(0, len(windows), step)]
+            )
+
+    def _fold(self, scores: Tensor, starts: np.ndarray, n: int) -> np.ndarray:
+        """Average window scores ``(B, W)`` over the windows covering each point -> ``(n,)``."""
+        length = int(starts[-1]) + self.config.window
+        index = torch.from_numpy(starts[:, None] + np.arange(self.config.window)).reshape(-1)
+        total = torch.zeros(length).index_add_(0, index, scores.reshape(-1))
+        count = torch.zeros(length).index_add_(0, index, torch.ones(scores.numel()))
+        return (total / count)[:n].numpy()
+
+    def _score(self, batch: np.ndarray) -> np.ndarray:
+        windows, starts = self._windows(batch)
+        return self._fold(self._batch_window_scores(windows), starts, len(batch))
+
+    def score_many(self, batches: list[np.ndarray]) -> list[np.ndarray]:
+        """Score several series in fused forward passes (what Ray's dynamic batching calls)."""
+        self._check_fitted()
+        series = [self.validate_input(batch) for batch in batches]
+        parts = [self._windows(one) for one in series]
+        scores = self._batch_window_scores(torch.cat([windows for windows, _ in parts]))
+        results, offset = [], 0
+        for (windows, starts), one in zip(parts, series, strict=True):
+            results.append(self._fold(scores[offset : offset + len(windows)], starts, len(one)).astype(np.float32))
+            offset += len(windows)
+        return results
 
     # -- online adaptation and streaming ---------------------------------------------------
     def _adapt(self, params: AdaptParams, embeddings: list[Tensor]) -> AdaptParams:
