@@ -18,13 +18,9 @@ from polyad.gateway.v1 import gateway_pb2
 from polyad.timeseries.v1 import timeseries_pb2
 from services.core.codecs import from_numpy, to_numpy
 from services.core.errors import InvalidInputError
+from services.core.responses import RULES_BY_NAME
 
 Rule = Literal["alpha", "bh", "by"]
-RULES: dict[str, int] = {
-    "alpha": common_pb2.DECISION_RULE_ALPHA,
-    "bh": common_pb2.DECISION_RULE_BENJAMINI_HOCHBERG,
-    "by": common_pb2.DECISION_RULE_BENJAMINI_YEKUTIELI,
-}
 M = TypeVar("M", bound=Message)
 
 
@@ -171,7 +167,7 @@ def timeseries_request(
     return timeseries_pb2.DetectRequest(
         series=[timeseries_pb2.Series(id=name, values=from_numpy(values)) for name, values in series],
         model=common_pb2.ModelRef(detector=model.detector, version=model.version),
-        policy=common_pb2.DecisionPolicy(rule=RULES[policy.rule], alpha=policy.alpha),
+        policy=common_pb2.DecisionPolicy(rule=RULES_BY_NAME[policy.rule], alpha=policy.alpha),
     )
 
 

@@ -62,12 +62,11 @@ def _request(values: np.ndarray, name: str, rule: str, alpha: float):  # type: i
     from polyad.gateway.v1 import gateway_pb2
     from polyad.timeseries.v1 import timeseries_pb2
     from services.core.codecs import from_numpy
+    from services.core.responses import RULES_BY_NAME
 
-    rules = {"alpha": common_pb2.DECISION_RULE_ALPHA, "bh": common_pb2.DECISION_RULE_BENJAMINI_HOCHBERG,
-             "by": common_pb2.DECISION_RULE_BENJAMINI_YEKUTIELI}
     detect = timeseries_pb2.DetectRequest(
         series=[timeseries_pb2.Series(id=name, values=from_numpy(values))],
-        policy=common_pb2.DecisionPolicy(rule=rules[rule], alpha=alpha),
+        policy=common_pb2.DecisionPolicy(rule=RULES_BY_NAME[rule], alpha=alpha),
     )
     return gateway_pb2.DetectRequest(timeseries=detect)
 

@@ -9,7 +9,7 @@ from services.core.calibration import DEFAULT_ALPHA, ConformalCalibrator, Decisi
 from services.core.codecs import from_numpy
 from services.core.errors import InvalidInputError
 
-__all__ = ["DecisionRequest", "decide_scores", "decisions_proto", "policy_from_proto", "regions_proto"]
+__all__ = ["RULES_BY_NAME", "DecisionRequest", "decide_scores", "decisions_proto", "policy_from_proto", "regions_proto"]
 
 _RULES = {
     common_pb2.DECISION_RULE_UNSPECIFIED: Rule.ALPHA,
@@ -22,6 +22,8 @@ _PROTO_RULES = {
     Rule.BH: common_pb2.DECISION_RULE_BENJAMINI_HOCHBERG,
     Rule.BY: common_pb2.DECISION_RULE_BENJAMINI_YEKUTIELI,
 }
+RULES_BY_NAME: dict[str, int] = {rule.value: code for rule, code in _PROTO_RULES.items()}
+"""Short rule names of the REST API and CLI ("alpha", "bh", "by") → ``common.v1.DecisionRule``."""
 DecisionRequest = tuple[Rule, float, int]
 
 
