@@ -14,8 +14,9 @@ from grpc_health.v1 import health_pb2
 
 from gateway.config import GatewaySettings
 from gateway.routing import Route, Router
+from polyad.common.v1 import common_pb2
 from polyad.gateway.v1 import gateway_pb2
-from services.core.errors import NotReadyError, PolyadError
+from services.core.errors import ERROR_DETAIL_KEY, NotReadyError, PolyadError
 
 __all__ = ["CHANNEL_OPTIONS", "HTTP_STATUS_BY_CODE", "DataPlane", "UpstreamError"]
 
@@ -50,8 +51,8 @@ _SERVING = health_pb2.HealthCheckResponse.SERVING
 class UpstreamError(PolyadError):
     """An upstream service's non-OK answer, keeping its gRPC code and message for the caller."""
 
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: grpc.StatusCode, message: str, field: str = "") -> None:
+        super().__init__(message, field)
         self.grpc_code = code
         self.http_status = HTTP_STATUS_BY_CODE.get(code, 500)
 
@@ -128,4 +129,12 @@ def _upstream_error(route: Route, error: aio.AioRpcError, timeout: float) -> Pol
         return NotReadyError(f"service {name!r} at {route.address} is unavailable: {details}")
     if code is grpc.StatusCode.DEADLINE_EXCEEDED:
         return UpstreamError(code, f"service {name!r} did not answer within {timeout:.3g} s")
-    return UpstreamError(code, details or f"service {name!r} failed with {code.name}")
+    return UpstreamError(code, details or f"service {name!r} failed with {code.name}", _upstream_field(error))
+
+
+def _upstream_field(error: aio.AioRpcError) -> str:
+    """The offending field named in the upstream's ``ErrorDetail`` trailer, if any."""
+    for key, value in error.trailing_metadata() or ():
+        if key == ERROR_DETAIL_KEY and isinstance(value, bytes):
+            return common_pb2.ErrorDetail.FromString(value).field
+    return ""

@@ -43,26 +43,30 @@ def to_numpy(
     if tensor.dtype not in DTYPES:
         name = DataType.Name(tensor.dtype) if tensor.dtype in DataType.values() else str(tensor.dtype)
         raise InvalidInputError(
-            f"{field}: dtype {name} is not supported; expected one of {_names(list(allowed or DTYPES))}"
+            f"{field}: dtype {name} is not supported; expected one of {_names(list(allowed or DTYPES))}", field
         )
     if allowed is not None and tensor.dtype not in allowed:
         raise InvalidInputError(
             f"{field}: dtype {DataType.Name(tensor.dtype)} is not accepted here; "
-            f"expected one of {_names(list(allowed))}"
+            f"expected one of {_names(list(allowed))}",
+            field,
         )
     shape = tuple(int(s) for s in tensor.shape)
     if any(s < 0 for s in shape):
-        raise InvalidInputError(f"{field}: shape {list(shape)} has a negative size")
+        raise InvalidInputError(f"{field}: shape {list(shape)} has a negative size", field)
     if ndim is not None and len(shape) not in ndim:
-        raise InvalidInputError(f"{field}: expected {' or '.join(map(str, ndim))} dimensions, got shape {list(shape)}")
+        raise InvalidInputError(
+            f"{field}: expected {' or '.join(map(str, ndim))} dimensions, got shape {list(shape)}", field
+        )
     dtype = DTYPES[tensor.dtype]
     expected = math.prod(shape) * dtype.itemsize
     if expected > max_bytes:
-        raise InvalidInputError(f"{field}: {expected} bytes exceeds the limit of {max_bytes} bytes")
+        raise InvalidInputError(f"{field}: {expected} bytes exceeds the limit of {max_bytes} bytes", field)
     if len(tensor.data) != expected:
         raise InvalidInputError(
             f"{field}: shape {list(shape)} of {DataType.Name(tensor.dtype)} needs {expected} bytes, "
-            f"got {len(tensor.data)}"
+            f"got {len(tensor.data)}",
+            field,
         )
     return np.frombuffer(tensor.data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="), copy=True)
 

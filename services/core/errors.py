@@ -10,11 +10,13 @@ from __future__ import annotations
 import grpc
 
 __all__ = [
+    "ERROR_DETAIL_KEY",
     "InvalidInputError",
     "ModelNotFoundError",
     "NotReadyError",
     "PolyadError",
     "UnauthenticatedError",
+    "error_detail",
     "grpc_status_for",
     "http_status_for",
     "public_message",
@@ -26,6 +28,10 @@ class PolyadError(Exception):
 
     grpc_code: grpc.StatusCode = grpc.StatusCode.INTERNAL
     http_status: int = 500
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class InvalidInputError(PolyadError, ValueError):
@@ -67,6 +73,18 @@ def grpc_status_for(error: BaseException) -> grpc.StatusCode:
 def http_status_for(error: BaseException) -> int:
     """The HTTP status for an exception."""
     return error.http_status if isinstance(error, PolyadError) else 500
+
+
+ERROR_DETAIL_KEY = "polyad-error-detail-bin"
+"""Binary trailing metadata carrying a serialized ``polyad.common.v1.ErrorDetail``."""
+
+
+def error_detail(error: BaseException) -> bytes:
+    """The serialized ``common.v1.ErrorDetail`` for a failed call."""
+    from polyad.common.v1 import common_pb2
+
+    field = error.field if isinstance(error, PolyadError) else ""
+    return common_pb2.ErrorDetail(field=field, reason=public_message(error)).SerializeToString()
 
 
 def public_message(error: BaseException) -> str:

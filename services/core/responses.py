@@ -27,8 +27,14 @@ RULES_BY_NAME: dict[str, int] = {rule.value: code for rule, code in _PROTO_RULES
 DecisionRequest = tuple[Rule, float, int]
 
 
+MAX_WINDOW = 4096
+"""Most recent p-values a stream FDR rule may look back over."""
+
+
 def policy_from_proto(policy: common_pb2.DecisionPolicy, default_window: int = 256) -> DecisionRequest:
     """(rule, alpha, window) from a request policy, with defaults; bad values are input errors."""
+    if policy.window > MAX_WINDOW:
+        raise InvalidInputError(f"policy.window must be at most {MAX_WINDOW}, got {policy.window}", "policy.window")
     if policy.rule not in _RULES:
         raise InvalidInputError(f"policy.rule {policy.rule} is unknown; expected one of {sorted(_RULES)}")
     alpha = policy.alpha or DEFAULT_ALPHA

@@ -16,7 +16,7 @@ from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.core.errors import grpc_status_for, public_message
+from services.core.errors import ERROR_DETAIL_KEY, error_detail, grpc_status_for, public_message
 from services.core.metrics import LATENCY, REQUESTS
 
 __all__ = ["DEFAULT_OPTIONS", "ErrorMappingInterceptor", "build_server"]
@@ -99,7 +99,7 @@ class ErrorMappingInterceptor(aio.ServerInterceptor):
             log.exception("%s/%s failed", self.component, method, exc_info=error)
         REQUESTS.labels(self.component, method, code.name).inc()
         LATENCY.labels(self.component, method).observe(time.perf_counter() - started)
-        await context.abort(code, public_message(error))
+        await context.abort(code, public_message(error), trailing_metadata=((ERROR_DETAIL_KEY, error_detail(error)),))
 
 
 def build_server(

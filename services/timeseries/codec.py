@@ -30,25 +30,25 @@ def decode_series(
 ) -> np.ndarray:
     """A validated float32 ``(T, C)`` array from a ``(T, C)`` or ``(T,)`` numeric tensor."""
     if not tensor.ByteSize():
-        raise InvalidInputError(f"{field} is missing; expected a (T, C) or (T,) numeric tensor")
+        raise InvalidInputError(f"{field} is missing; expected a (T, C) or (T,) numeric tensor", field)
     array = to_numpy(tensor, field=field, allowed=NUMERIC, ndim=(1, 2), max_bytes=max_bytes)
     if array.ndim == 1:
         array = array[:, None]
     steps, channels = array.shape
     if steps == 0:
-        raise InvalidInputError(f"{field} is empty; expected at least 1 time step")
+        raise InvalidInputError(f"{field} is empty; expected at least 1 time step", field)
     if channels == 0 or channels > max_channels:
-        raise InvalidInputError(f"{field} has {channels} channels; expected 1 to {max_channels}")
+        raise InvalidInputError(f"{field} has {channels} channels; expected 1 to {max_channels}", field)
     if steps > max_points:
-        raise InvalidInputError(f"{field} has {steps} time steps; the limit is {max_points}")
+        raise InvalidInputError(f"{field} has {steps} time steps; the limit is {max_points}", field)
     values = array.astype(np.float32, copy=False)
     if not np.isfinite(values).all():
         bad = int(np.flatnonzero(~np.isfinite(values).all(axis=1))[0])
         raise InvalidInputError(
-            f"{field} holds NaN or infinite values (first at time step {bad}); expected finite numbers"
+            f"{field} holds NaN or infinite values (first at time step {bad}); expected finite numbers", field
         )
     if metadata is not None and len(metadata.input_spec.shape) == 2 and metadata.input_spec.shape[1] > 0:
         expected = metadata.input_spec.shape[1]
         if channels != expected:
-            raise InvalidInputError(f"{field} has {channels} channels; the model was trained on {expected}")
+            raise InvalidInputError(f"{field} has {channels} channels; the model was trained on {expected}", field)
     return values

@@ -17,7 +17,7 @@ from services.core.codecs import from_numpy
 from services.core.contract import StreamState
 from services.core.errors import InvalidInputError
 from services.core.models import LoadedModel, ModelManager
-from services.core.responses import decide_scores, decisions_proto, policy_from_proto, regions_proto
+from services.core.responses import MAX_WINDOW, decide_scores, decisions_proto, policy_from_proto, regions_proto
 from services.core.training import chronological_split
 from services.timeseries.codec import decode_series
 from services.timeseries.config import TimeSeriesSettings
@@ -32,7 +32,7 @@ class _Stream:
     model: LoadedModel
     state: StreamState | None = None
     offset: int = 0
-    recent_p: deque = field(default_factory=lambda: deque(maxlen=4096))
+    recent_p: deque = field(default_factory=lambda: deque(maxlen=MAX_WINDOW))
 
 
 class TimeSeriesServicer(pb_grpc.TimeSeriesServiceServicer):

@@ -20,6 +20,7 @@ from polyad.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from polyad.timeseries.v1 import timeseries_pb2 as pb
 from polyad.timeseries.v1 import timeseries_pb2_grpc as pb_grpc
 from services.core.codecs import from_numpy, to_numpy
+from services.core.errors import ERROR_DETAIL_KEY
 from tests.support.loop import LoopThread
 from tests.support.services import start_gateway, start_timeseries
 
@@ -100,6 +101,8 @@ def test_bad_input_through_gateway_then_still_serving(stack: SimpleNamespace, no
     with pytest.raises(grpc.RpcError) as caught:
         stack.gateway.Detect(_detect(nan), timeout=10)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "NaN" in caught.value.details()
+    trailer = dict(caught.value.trailing_metadata())[ERROR_DETAIL_KEY]
+    assert common_pb2.ErrorDetail.FromString(trailer).field == "series[0].values"  # forwarded by the gateway
     with pytest.raises(grpc.RpcError) as caught:
         stack.gateway.Detect(gateway_pb2.DetectRequest(), timeout=10)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "timeseries" in caught.value.details()

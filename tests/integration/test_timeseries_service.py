@@ -14,6 +14,7 @@ from polyad.common.v1 import common_pb2
 from polyad.timeseries.v1 import timeseries_pb2 as pb
 from polyad.timeseries.v1 import timeseries_pb2_grpc as pb_grpc
 from services.core.codecs import from_numpy, to_numpy
+from services.core.errors import ERROR_DETAIL_KEY
 from tests.support.loop import LoopThread
 from tests.support.services import start_timeseries
 
@@ -122,6 +123,8 @@ def test_bad_input_is_invalid_argument_and_service_keeps_serving(
         stub.Detect(pb.DetectRequest(series=[pb.Series(values=tensor)]), timeout=10)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert fragment in caught.value.details() and "series[0].values" in caught.value.details()
+    trailer = dict(caught.value.trailing_metadata())[ERROR_DETAIL_KEY]
+    assert common_pb2.ErrorDetail.FromString(trailer).field == "series[0].values"
     assert stub.Detect(pb.DetectRequest(series=[_series(normal_series[:50])]), timeout=10).results
 
 
