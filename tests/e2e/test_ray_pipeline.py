@@ -129,3 +129,30 @@ def test_rest_json_and_csv_upload(stack: SimpleNamespace, normal_series: np.ndar
     metrics = httpx.get(f"{stack.http}/metrics", timeout=10).text
     assert "polyad_requests_total" in metrics
     assert httpx.get(f"{stack.http}/readyz", timeout=10).status_code == 200
+
+
+def test_a_killed_replica_is_replaced_and_nothing_else_goes_down(
+    stack: SimpleNamespace, normal_series: np.ndarray
+) -> None:
+    import time
+
+    import ray
+
+    replicas = [a for a in ray.util.list_named_actors(all_namespaces=True) if "timeseries-comet" in a["name"]
+                and "REPLICA" in a["name"].upper()]
+    assert replicas, ray.util.list_named_actors(all_namespaces=True)
+    ray.kill(ray.get_actor(replicas[0]["name"], namespace=replicas[0]["namespace"]), no_restart=True)
+    codes = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            reply = stack.gateway.Detect(_detect(normal_series[:200]), timeout=30)
+            break
+        except grpc.RpcError as error:  # while Serve replaces the replica: retryable UNAVAILABLE only
+            codes.append(error.code())
+            time.sleep(0.5)
+    else:
+        pytest.fail(f"no answer after the replica was killed; codes seen: {codes}")
+    assert set(codes) <= {grpc.StatusCode.UNAVAILABLE}, codes
+    assert to_numpy(reply.timeseries.results[0].scores).shape == (200,)
+    assert stack.gateway.ListServices(gateway_pb2.ListServicesRequest(), timeout=10).services[0].ready

@@ -10,11 +10,14 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
 from services.core.backends.base import Backend, BackendSettings
 from services.core.contract import Detector, StreamState
+from services.core.errors import NotReadyError
 from services.core.store import StoredModel
 
 __all__ = ["DetectorReplica", "RayBackend", "ensure_ray"]
@@ -73,6 +76,25 @@ def _replica_class():  # type: ignore[no-untyped-def]
 DetectorReplica = None  # built lazily so importing this module does not import ray
 
 
+@contextmanager
+def _replica_failures(app_name: str) -> Iterator[None]:
+    """A dead, restarting or overloaded replica is UNAVAILABLE (retryable), not an internal error."""
+    from ray import exceptions as ray_errors
+    from ray.serve import exceptions as serve_errors
+
+    retryable = (
+        ray_errors.RayActorError,
+        ray_errors.ActorUnavailableError,
+        serve_errors.DeploymentUnavailableError,
+        serve_errors.ReplicaUnavailableError,
+        serve_errors.BackPressureError,
+    )
+    try:
+        yield
+    except retryable as error:
+        raise NotReadyError(f"model replicas of {app_name} are unavailable ({type(error).__name__}); retry") from error
+
+
 class RayBackend(Backend):
     """Scores through a Serve ``DeploymentHandle``."""
 
@@ -105,14 +127,16 @@ class RayBackend(Backend):
         self.handle = serve.run(app, name=self.app_name, route_prefix=None, blocking=False)
 
     async def score(self, item: np.ndarray) -> np.ndarray:
-        scores, batch_size = await self.handle.score.remote(item)
+        with _replica_failures(self.app_name):
+            scores, batch_size = await self.handle.score.remote(item)
         self._batch_size.observe(batch_size)
         return scores
 
     async def stream_step(
         self, points: np.ndarray, state: StreamState | None, adapt: bool
     ) -> tuple[np.ndarray, StreamState]:
-        return await self.handle.stream_step.remote(points, state, adapt)
+        with _replica_failures(self.app_name):
+            return await self.handle.stream_step.remote(points, state, adapt)
 
     async def close(self) -> None:
         from ray import serve
