@@ -10,14 +10,12 @@ Loaded from defaults, then a YAML/JSON file, then environment variables ``POLYAD
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from services.core.settings import load_settings
 
 __all__ = ["DEFAULT_ROUTES", "ENV_PREFIX", "GatewaySettings", "split_address"]
 
@@ -72,36 +70,4 @@ class GatewaySettings(BaseModel):
     @classmethod
     def load(cls, path: str | Path | None = None, env: Mapping[str, str] | None = None) -> GatewaySettings:
         """Defaults, overridden by the file at ``path`` (YAML or JSON), overridden by ``env``."""
-        values: dict[str, Any] = {}
-        if path is not None:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-            if not isinstance(loaded, dict):
-                raise ValueError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}")
-            if isinstance(loaded.get("gateway"), dict):  # a shared file may nest ours under "gateway:"
-                loaded = loaded["gateway"]
-            values.update(loaded)
-        values.update(_from_env(os.environ if env is None else env, values.get("routes")))
-        return cls.model_validate(values)
-
-
-def _from_env(env: Mapping[str, str], file_routes: Any) -> dict[str, Any]:
-    """Settings named by ``POLYAD_GATEWAY_<FIELD>`` and ``POLYAD_GATEWAY_ROUTES__<MODALITY>``.
-
-    Unknown ``POLYAD_GATEWAY_*`` names are ignored (deployments set other variables too).
-    """
-    ours = {key[len(ENV_PREFIX) :].lower(): raw for key, raw in env.items() if key.startswith(ENV_PREFIX)}
-    out: dict[str, Any] = {name: raw for name, raw in ours.items() if name in GatewaySettings.model_fields}
-    if "routes" in out:
-        try:
-            out["routes"] = json.loads(out["routes"])
-        except json.JSONDecodeError as error:
-            raise ValueError(
-                f"{ENV_PREFIX}ROUTES: expected a JSON object of modality → host:port ({error})"
-            ) from None
-    singles = {
-        name[len("routes__") :]: raw for name, raw in sorted(ours.items()) if name.startswith("routes__")
-    }
-    if singles:
-        base = out.get("routes", file_routes if file_routes is not None else DEFAULT_ROUTES)
-        out["routes"] = {**(base if isinstance(base, dict) else {}), **singles}
-    return out
+        return load_settings(cls, path, ENV_PREFIX, section="gateway", env=env)

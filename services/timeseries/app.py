@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", help="YAML settings file (env vars POLYAD_TIMESERIES_* override it)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = load_settings(TimeSeriesSettings, args.config, ENV_PREFIX)
+    settings = load_settings(TimeSeriesSettings, args.config, ENV_PREFIX, section="timeseries")
     host = settings.address.rpartition(":")[0]
     asyncio.run(serve_forever(lambda: start(settings), settings.metrics_port, host))
 
