@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import grpc
 from grpc import aio
@@ -16,7 +17,7 @@ from gateway.config import GatewaySettings
 from gateway.routing import Route, Router
 from polyad.common.v1 import common_pb2
 from polyad.gateway.v1 import gateway_pb2
-from services.core.errors import ERROR_DETAIL_KEY, NotReadyError, PolyadError
+from services.core.errors import ERROR_DETAIL_KEY, InvalidInputError, NotReadyError, PolyadError
 
 __all__ = ["CHANNEL_OPTIONS", "HTTP_STATUS_BY_CODE", "DataPlane", "UpstreamError"]
 
@@ -92,6 +93,40 @@ class DataPlane:
         response = gateway_pb2.DetectResponse(service=route.spec.name)
         getattr(response, route.spec.response_arm).CopyFrom(answer)
         return response
+
+    async def stream_detect(
+        self, requests: AsyncIterator[gateway_pb2.StreamDetectRequest], timeout: float | None = None
+    ) -> AsyncIterator[gateway_pb2.StreamDetectResponse]:
+        """Forward a stream to the service of its first message's modality, message by message.
+
+        Streams are long-lived: only the caller's own deadline applies, not the unary default.
+        """
+        first = await anext(requests, None)
+        if first is None:
+            return
+        route = self.router.route(first)
+        arm, problem = route.modality, []
+
+        async def upstream() -> AsyncIterator[object]:
+            yield getattr(first, arm)
+            async for message in requests:
+                if message.WhichOneof("payload") != arm:
+                    problem.append(InvalidInputError(
+                        f"payload: stream started as {arm!r}, got {message.WhichOneof('payload')!r}; "
+                        "one modality per stream"
+                    ))
+                    return
+                yield getattr(message, arm)
+
+        try:
+            async for answer in route.stream_call(upstream(), timeout=timeout):
+                response = gateway_pb2.StreamDetectResponse(service=route.spec.name)
+                getattr(response, route.spec.response_arm).CopyFrom(answer)
+                yield response
+        except aio.AioRpcError as error:
+            raise _upstream_error(route, error, timeout or 0.0) from error
+        if problem:
+            raise problem[0]
 
     async def list_services(self) -> gateway_pb2.ListServicesResponse:
         """Every routed service with its readiness, checked concurrently with a short timeout."""

@@ -5,6 +5,8 @@ Errors raised by the data plane become status codes in ``services.core.server``'
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from grpc import aio
 
 from gateway.dataplane import DataPlane
@@ -26,6 +28,13 @@ class GatewayServicer(gateway_pb2_grpc.GatewayServiceServicer):
     ) -> gateway_pb2.DetectResponse:
         """Forward to the modality's service."""
         return await self._dataplane.detect(request, context.time_remaining())
+
+    async def StreamDetect(
+        self, requests: AsyncIterator[gateway_pb2.StreamDetectRequest], context: aio.ServicerContext
+    ) -> AsyncIterator[gateway_pb2.StreamDetectResponse]:
+        """Forward a stream to the modality's service."""
+        async for response in self._dataplane.stream_detect(requests, context.time_remaining()):
+            yield response
 
     async def ListServices(
         self, request: gateway_pb2.ListServicesRequest, context: aio.ServicerContext

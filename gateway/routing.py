@@ -36,6 +36,7 @@ class RouteSpec:
     stub: type  # generated stub class of the service
     method: str  # the unary method of ``stub`` that Detect forwards to
     response_arm: str  # the arm of gateway.v1.DetectResponse.result that carries the answer
+    stream_method: str | None = None  # the bidirectional method StreamDetect forwards to, if any
 
 
 MODALITIES: dict[str, RouteSpec] = {
@@ -45,6 +46,7 @@ MODALITIES: dict[str, RouteSpec] = {
         stub=timeseries_pb2_grpc.TimeSeriesServiceStub,
         method="Detect",
         response_arm="timeseries",
+        stream_method="StreamDetect",
     ),
 }
 
@@ -58,6 +60,7 @@ class Route:
     address: str
     _router: Router = field(repr=False)
     _call: Callable[..., Any] | None = field(default=None, repr=False)
+    _stream_call: Callable[..., Any] | None = field(default=None, repr=False)
 
     @property
     def call(self) -> Callable[..., Any]:
@@ -65,6 +68,15 @@ class Route:
         if self._call is None:
             self._call = getattr(self.spec.stub(self._router.channel(self.address)), self.spec.method)
         return self._call
+
+    @property
+    def stream_call(self) -> Callable[..., Any]:
+        """The upstream bidirectional multi-callable (``stub.<stream_method>``); input error if none."""
+        if self.spec.stream_method is None:
+            raise InvalidInputError(f"modality {self.modality!r} has no streaming API; use Detect")
+        if self._stream_call is None:
+            self._stream_call = getattr(self.spec.stub(self._router.channel(self.address)), self.spec.stream_method)
+        return self._stream_call
 
 
 class Router:
@@ -94,7 +106,7 @@ class Router:
         """Every routed modality, in configuration order."""
         return list(self._routes.values())
 
-    def route(self, request: gateway_pb2.DetectRequest) -> Route:
+    def route(self, request: gateway_pb2.DetectRequest | gateway_pb2.StreamDetectRequest) -> Route:
         """The route for the request's payload arm; InvalidInputError when it has none we route."""
         arm = request.WhichOneof("payload")
         found = self._routes.get(arm) if arm is not None else None
@@ -136,5 +148,6 @@ class Router:
         self._health = {}
         for route in self._routes.values():
             route._call = None
+            route._stream_call = None
         for channel in channels:
             await channel.close(grace)

@@ -156,3 +156,23 @@ def test_a_killed_replica_is_replaced_and_nothing_else_goes_down(
     assert set(codes) <= {grpc.StatusCode.UNAVAILABLE}, codes
     assert to_numpy(reply.timeseries.results[0].scores).shape == (200,)
     assert stack.gateway.ListServices(gateway_pb2.ListServicesRequest(), timeout=10).services[0].ready
+
+
+def test_streaming_through_the_gateway(stack: SimpleNamespace, normal_series: np.ndarray) -> None:
+    spiky = normal_series[:400].copy()
+    spiky[250:256] += 6.0
+
+    def requests() -> Iterator[gateway_pb2.StreamDetectRequest]:
+        for start in range(0, 400, 50):
+            for stream_id, values in (("calm", normal_series[:400]), ("spiky", spiky)):
+                message = pb.StreamDetectRequest(stream_id=stream_id, points=from_numpy(values[start:start + 50]))
+                yield gateway_pb2.StreamDetectRequest(timeseries=message)
+
+    replies = list(stack.gateway.StreamDetect(requests(), timeout=120))
+    assert len(replies) == 16 and all(r.service == "timeseries" for r in replies)
+    scores = {sid: np.concatenate([to_numpy(r.timeseries.scores) for r in replies if r.timeseries.stream_id == sid])
+              for sid in ("calm", "spiky")}
+    assert scores["spiky"].shape == (400,) and scores["spiky"][250:256].max() > scores["calm"][250:256].max() + 1.0
+    with pytest.raises(grpc.RpcError) as caught:
+        list(stack.gateway.StreamDetect(iter([gateway_pb2.StreamDetectRequest()]), timeout=10))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "timeseries" in caught.value.details()

@@ -21,6 +21,20 @@ class DetectResponse(_message.Message):
     timeseries: _timeseries_pb2.DetectResponse
     def __init__(self, service: _Optional[str] = ..., timeseries: _Optional[_Union[_timeseries_pb2.DetectResponse, _Mapping]] = ...) -> None: ...
 
+class StreamDetectRequest(_message.Message):
+    __slots__ = ("timeseries",)
+    TIMESERIES_FIELD_NUMBER: _ClassVar[int]
+    timeseries: _timeseries_pb2.StreamDetectRequest
+    def __init__(self, timeseries: _Optional[_Union[_timeseries_pb2.StreamDetectRequest, _Mapping]] = ...) -> None: ...
+
+class StreamDetectResponse(_message.Message):
+    __slots__ = ("service", "timeseries")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    TIMESERIES_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    timeseries: _timeseries_pb2.StreamDetectResponse
+    def __init__(self, service: _Optional[str] = ..., timeseries: _Optional[_Union[_timeseries_pb2.StreamDetectResponse, _Mapping]] = ...) -> None: ...
+
 class ListServicesRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -40,6 +40,11 @@ class GatewayServiceStub:
                 request_serializer=polyad_dot_gateway_dot_v1_dot_gateway__pb2.DetectRequest.SerializeToString,
                 response_deserializer=polyad_dot_gateway_dot_v1_dot_gateway__pb2.DetectResponse.FromString,
                 _registered_method=True)
+        self.StreamDetect = channel.stream_stream(
+                '/polyad.gateway.v1.GatewayService/StreamDetect',
+                request_serializer=polyad_dot_gateway_dot_v1_dot_gateway__pb2.StreamDetectRequest.SerializeToString,
+                response_deserializer=polyad_dot_gateway_dot_v1_dot_gateway__pb2.StreamDetectResponse.FromString,
+                _registered_method=True)
         self.ListServices = channel.unary_unary(
                 '/polyad.gateway.v1.GatewayService/ListServices',
                 request_serializer=polyad_dot_gateway_dot_v1_dot_gateway__pb2.ListServicesRequest.SerializeToString,
@@ -53,6 +58,13 @@ class GatewayServiceServicer:
 
     def Detect(self, request, context):
         """Detect forwards the payload to the service registered for its modality.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamDetect(self, request_iterator, context):
+        """StreamDetect forwards a stream to the service of its first message's modality; all messages use that arm.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -72,6 +84,11 @@ def add_GatewayServiceServicer_to_server(servicer, server):
                     servicer.Detect,
                     request_deserializer=polyad_dot_gateway_dot_v1_dot_gateway__pb2.DetectRequest.FromString,
                     response_serializer=polyad_dot_gateway_dot_v1_dot_gateway__pb2.DetectResponse.SerializeToString,
+            ),
+            'StreamDetect': grpc.stream_stream_rpc_method_handler(
+                    servicer.StreamDetect,
+                    request_deserializer=polyad_dot_gateway_dot_v1_dot_gateway__pb2.StreamDetectRequest.FromString,
+                    response_serializer=polyad_dot_gateway_dot_v1_dot_gateway__pb2.StreamDetectResponse.SerializeToString,
             ),
             'ListServices': grpc.unary_unary_rpc_method_handler(
                     servicer.ListServices,
@@ -107,6 +124,33 @@ class GatewayService:
             '/polyad.gateway.v1.GatewayService/Detect',
             polyad_dot_gateway_dot_v1_dot_gateway__pb2.DetectRequest.SerializeToString,
             polyad_dot_gateway_dot_v1_dot_gateway__pb2.DetectResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamDetect(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/polyad.gateway.v1.GatewayService/StreamDetect',
+            polyad_dot_gateway_dot_v1_dot_gateway__pb2.StreamDetectRequest.SerializeToString,
+            polyad_dot_gateway_dot_v1_dot_gateway__pb2.StreamDetectResponse.FromString,
             options,
             channel_credentials,
             insecure,
