@@ -19,6 +19,7 @@ from grpc_health.v1 import health_pb2_grpc
 
 from polyad.gateway.v1 import gateway_pb2
 from polyad.timeseries.v1 import timeseries_pb2_grpc
+from polyad.vision.v1 import vision_pb2_grpc
 from services.core.errors import InvalidInputError
 
 __all__ = ["MODALITIES", "PAYLOAD_ARMS", "RESULT_ARMS", "Route", "RouteSpec", "Router"]
@@ -47,6 +48,13 @@ MODALITIES: dict[str, RouteSpec] = {
         method="Detect",
         response_arm="timeseries",
         stream_method="StreamDetect",
+    ),
+    "vision": RouteSpec(
+        name="vision",
+        grpc_service="polyad.vision.v1.VisionService",
+        stub=vision_pb2_grpc.VisionServiceStub,
+        method="Detect",
+        response_arm="vision",
     ),
 }
 

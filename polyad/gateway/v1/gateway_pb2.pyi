@@ -1,4 +1,5 @@
 from polyad.timeseries.v1 import timeseries_pb2 as _timeseries_pb2
+from polyad.vision.v1 import vision_pb2 as _vision_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -8,18 +9,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class DetectRequest(_message.Message):
-    __slots__ = ("timeseries",)
+    __slots__ = ("timeseries", "vision")
     TIMESERIES_FIELD_NUMBER: _ClassVar[int]
+    VISION_FIELD_NUMBER: _ClassVar[int]
     timeseries: _timeseries_pb2.DetectRequest
-    def __init__(self, timeseries: _Optional[_Union[_timeseries_pb2.DetectRequest, _Mapping]] = ...) -> None: ...
+    vision: _vision_pb2.DetectRequest
+    def __init__(self, timeseries: _Optional[_Union[_timeseries_pb2.DetectRequest, _Mapping]] = ..., vision: _Optional[_Union[_vision_pb2.DetectRequest, _Mapping]] = ...) -> None: ...
 
 class DetectResponse(_message.Message):
-    __slots__ = ("service", "timeseries")
+    __slots__ = ("service", "timeseries", "vision")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     TIMESERIES_FIELD_NUMBER: _ClassVar[int]
+    VISION_FIELD_NUMBER: _ClassVar[int]
     service: str
     timeseries: _timeseries_pb2.DetectResponse
-    def __init__(self, service: _Optional[str] = ..., timeseries: _Optional[_Union[_timeseries_pb2.DetectResponse, _Mapping]] = ...) -> None: ...
+    vision: _vision_pb2.DetectResponse
+    def __init__(self, service: _Optional[str] = ..., timeseries: _Optional[_Union[_timeseries_pb2.DetectResponse, _Mapping]] = ..., vision: _Optional[_Union[_vision_pb2.DetectResponse, _Mapping]] = ...) -> None: ...
 
 class StreamDetectRequest(_message.Message):
     __slots__ = ("timeseries",)

@@ -53,8 +53,8 @@ def test_unrouted_modality_names_known_modalities() -> None:
 
 
 def test_routes_naming_unknown_modalities_are_rejected() -> None:
-    with pytest.raises(ValueError, match="unknown modalities \\['vision'\\]; known: timeseries"):
-        Router({"vision": "127.0.0.1:1"})
+    with pytest.raises(ValueError, match="unknown modalities \\['radar'\\]; known: timeseries, vision"):
+        Router({"radar": "127.0.0.1:1"})
 
 
 def test_channels_are_lazy_and_shared_per_address() -> None:
