@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gateway import schemas
 from gateway.config import GatewaySettings
 from gateway.dataplane import HTTP_STATUS_BY_CODE, DataPlane
+from gateway.rest_vision import add_vision_routes
 from polyad.gateway.v1 import gateway_pb2
 from services.core.errors import (
     InvalidInputError,
@@ -237,6 +238,8 @@ def create_rest_app(dataplane: DataPlane, settings: GatewaySettings) -> FastAPI:
         )
         response = await dataplane.forward(route, request, timeout)
         return JSONResponse(schemas.timeseries_json(response))
+
+    add_vision_routes(app, dataplane, router)
 
     @app.post(
         "/v1/detect",

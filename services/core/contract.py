@@ -129,6 +129,10 @@ class Detector(ABC):
         """Per-element evidence; the default is the score itself."""
         return self.score(batch)
 
+    def score_and_explain(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scores ``(n,)`` and evidence in one call; override to share one forward pass."""
+        return self.score(batch), self.explain(batch)
+
     def update(self, batch: np.ndarray) -> None:
         """Online adaptation on unlabelled data; detectors that do not adapt ignore it."""
         self._check_fitted()

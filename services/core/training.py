@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ from services.core.contract import Detector
 from services.core.errors import InvalidInputError
 from services.core.store import ModelStore, StoredModel
 
-__all__ = ["build_detector", "chronological_split", "fit_and_store"]
+__all__ = ["build_detector", "chronological_split", "fit_and_store", "fit_options"]
 
 
 def build_detector(cls: type[Detector], overrides: dict[str, Any]) -> Detector:
@@ -20,6 +21,20 @@ def build_detector(cls: type[Detector], overrides: dict[str, Any]) -> Detector:
         return cls(overrides)
     except ValueError as error:  # pydantic ValidationError is a ValueError
         raise InvalidInputError(f"invalid {cls.name} configuration: {error}") from error
+
+
+def fit_options(config_json: str, calibration_fraction: float) -> tuple[dict[str, Any], float]:
+    """(config overrides, calibration fraction) from a Fit request; 0 means the default 0.2."""
+    fraction = calibration_fraction or 0.2
+    if not 0.0 < fraction < 0.9:
+        raise InvalidInputError(f"calibration_fraction must be in (0, 0.9), got {fraction}", "calibration_fraction")
+    try:
+        overrides = json.loads(config_json) if config_json else {}
+    except json.JSONDecodeError as error:
+        raise InvalidInputError(f"config_json is not valid JSON: {error}", "config_json") from error
+    if not isinstance(overrides, dict):
+        raise InvalidInputError("config_json must be a JSON object", "config_json")
+    return overrides, fraction
 
 
 def chronological_split(values: np.ndarray, calibration_fraction: float) -> tuple[np.ndarray, np.ndarray]:

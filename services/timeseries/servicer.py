@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from services.core.contract import StreamState
 from services.core.errors import InvalidInputError
 from services.core.models import LoadedModel, ModelManager
 from services.core.responses import MAX_WINDOW, decide_scores, decisions_proto, policy_from_proto, regions_proto
-from services.core.training import chronological_split
+from services.core.training import chronological_split, fit_options
 from services.timeseries.codec import decode_series
 from services.timeseries.config import TimeSeriesSettings
 
@@ -103,19 +102,11 @@ class TimeSeriesServicer(pb_grpc.TimeSeriesServiceServicer):
 
     async def Fit(self, request: pb.FitRequest, context: aio.ServicerContext) -> pb.FitResponse:
         values = self._decode(request.values, "values", None)
-        fraction = request.calibration_fraction or 0.2
-        if not 0.0 < fraction < 0.9:
-            raise InvalidInputError(f"calibration_fraction must be in (0, 0.9), got {fraction}")
+        overrides, fraction = fit_options(request.config_json, request.calibration_fraction)
         if len(values) < self.settings.min_fit_points:
             raise InvalidInputError(
                 f"values has {len(values)} time steps; Fit needs at least {self.settings.min_fit_points}"
             )
-        try:
-            overrides = json.loads(request.config_json) if request.config_json else {}
-        except json.JSONDecodeError as error:
-            raise InvalidInputError(f"config_json is not valid JSON: {error}") from error
-        if not isinstance(overrides, dict):
-            raise InvalidInputError("config_json must be a JSON object")
         train, calibration = chronological_split(values, fraction)
         model = await self.models.fit(request.detector, train, calibration, overrides)
         return pb.FitResponse(model=model.info(self.settings.backend.kind))

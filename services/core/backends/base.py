@@ -44,6 +44,10 @@ class Backend(ABC):
         """Raw scores ``(n,)`` for one validated item."""
 
     @abstractmethod
+    async def score_and_explain(self, item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw scores ``(n,)`` and per-element evidence (e.g. maps ``(n, H, W)``) for one item."""
+
+    @abstractmethod
     async def stream_step(
         self, points: np.ndarray, state: StreamState | None, adapt: bool
     ) -> tuple[np.ndarray, StreamState]:

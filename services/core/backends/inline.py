@@ -41,6 +41,10 @@ class InlineBackend(Backend):
         BATCH_SIZE.labels(self.detector.name).observe(1)
         return await self._run(self.detector.score, item)
 
+    async def score_and_explain(self, item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        BATCH_SIZE.labels(self.detector.name).observe(1)
+        return await self._run(self.detector.score_and_explain, item)
+
     async def stream_step(
         self, points: np.ndarray, state: StreamState | None, adapt: bool
     ) -> tuple[np.ndarray, StreamState]:

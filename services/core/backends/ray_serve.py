@@ -64,6 +64,10 @@ def _replica_class():  # type: ignore[no-untyped-def]
             """Score a dynamic batch; each result carries the batch size for metrics."""
             return [(scores, len(items)) for scores in self.detector.score_many(items)]
 
+        async def score_and_explain(self, item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """Scores and evidence (maps) for one item; images arrive already batched per request."""
+            return self.detector.score_and_explain(item)
+
         async def stream_step(
             self, points: np.ndarray, state: StreamState | None, adapt: bool
         ) -> tuple[np.ndarray, StreamState]:
@@ -131,6 +135,10 @@ class RayBackend(Backend):
             scores, batch_size = await self.handle.score.remote(item)
         self._batch_size.observe(batch_size)
         return scores
+
+    async def score_and_explain(self, item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with _replica_failures(self.app_name):
+            return await self.handle.score_and_explain.remote(item)
 
     async def stream_step(
         self, points: np.ndarray, state: StreamState | None, adapt: bool

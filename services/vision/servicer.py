@@ -1,0 +1,86 @@
+"""``polyad.vision.v1.VisionService``: decode → backend → encode."""
+
+from __future__ import annotations
+
+import numpy as np
+from grpc import aio
+
+from polyad.vision.v1 import vision_pb2 as pb
+from polyad.vision.v1 import vision_pb2_grpc as pb_grpc
+from services.core.codecs import from_numpy
+from services.core.errors import InvalidInputError
+from services.core.models import LoadedModel, ModelManager
+from services.core.responses import RULES_BY_NAME, decide_scores, policy_from_proto
+from services.core.training import chronological_split, fit_options
+from services.vision.codec import decode_image, resize_image, resize_map
+from services.vision.config import VisionSettings
+from services.vision.heatmap import heatmap_png
+
+__all__ = ["VisionServicer"]
+
+
+class VisionServicer(pb_grpc.VisionServiceServicer):
+    """Thin adapter between protobuf messages and the model manager."""
+
+    def __init__(self, models: ModelManager, settings: VisionSettings) -> None:
+        self.models = models
+        self.settings = settings
+
+    def _size(self, model: LoadedModel | None) -> int:
+        shape = model.metadata.input_spec.shape if model is not None else []
+        return shape[1] if len(shape) == 4 and shape[1] > 0 else self.settings.image_size
+
+    def _decode_all(self, images: list[pb.Image], limit: int) -> list[np.ndarray]:
+        if not images:
+            raise InvalidInputError("images is empty; expected at least one image", "images")
+        if len(images) > limit:
+            raise InvalidInputError(f"{len(images)} images in one request; the limit is {limit}", "images")
+        return [decode_image(image, f"images[{i}]", self.settings.max_pixels) for i, image in enumerate(images)]
+
+    async def Detect(self, request: pb.DetectRequest, context: aio.ServicerContext) -> pb.DetectResponse:
+        rule, alpha, _ = policy_from_proto(request.policy)
+        originals = self._decode_all(list(request.images), self.settings.max_images_per_request)
+        model = await self.models.get(request.model)
+        size = self._size(model)
+        batch = np.stack([resize_image(image, size) for image in originals])
+        scores, maps = await model.backend.score_and_explain(batch)
+        p_values, decision = decide_scores(model.calibrator, scores, rule, alpha)
+        high = float(np.quantile(model.calibrator.scores_, 0.99))
+        response = pb.DetectResponse(
+            rule=RULES_BY_NAME[decision.rule.value], alpha=decision.alpha, p_value_threshold=decision.threshold
+        )
+        response.model.detector, response.model.version = model.stored.detector, model.stored.version
+        low = float(np.min(maps))
+        for index, (message, image) in enumerate(zip(request.images, originals, strict=True)):
+            full_map = resize_map(maps[index], *image.shape[:2])
+            result = pb.ImageResult(
+                id=message.id or str(index),
+                score=float(scores[index]),
+                p_value=float(p_values[index]),
+                anomalous=bool(decision.anomalous[index]),
+            )
+            if not request.omit_anomaly_map:
+                result.anomaly_map.CopyFrom(from_numpy(full_map))
+            if request.include_heatmap_png:
+                result.heatmap_png = heatmap_png(image, full_map, low, max(high, float(full_map.max())))
+            response.results.append(result)
+        return response
+
+    async def Fit(self, request: pb.FitRequest, context: aio.ServicerContext) -> pb.FitResponse:
+        overrides, fraction = fit_options(request.config_json, request.calibration_fraction)
+        images = self._decode_all(list(request.images), limit=10_000)
+        if len(images) < self.settings.min_fit_images:
+            raise InvalidInputError(
+                f"{len(images)} images; Fit needs at least {self.settings.min_fit_images}", "images"
+            )
+        size = int(overrides.get("image_size", self.settings.image_size))
+        batch = np.stack([resize_image(image, size) for image in images])
+        train, calibration = chronological_split(batch, fraction)
+        model = await self.models.fit(request.detector, train, calibration, overrides)
+        return pb.FitResponse(model=model.info(self.settings.backend.kind))
+
+    async def GetModelInfo(
+        self, request: pb.GetModelInfoRequest, context: aio.ServicerContext
+    ) -> pb.GetModelInfoResponse:
+        model = await self.models.get(request.model)
+        return pb.GetModelInfoResponse(model=model.info(self.settings.backend.kind))
