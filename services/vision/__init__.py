@@ -1,0 +1,1 @@
+"""Vision service: industrial inspection (pretrained backbone, data sets, metrics, detectors)."""
