@@ -10,7 +10,15 @@ import sys
 
 __all__ = ["build_parser", "main"]
 
-SERVICES = ("timeseries",)
+SERVICES = ("timeseries", "vision")
+
+
+def _service_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(SERVICES))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown services {unknown}; choose from {', '.join(SERVICES)}")
+    return names
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,23 +34,29 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--grpc-port", type=int, default=50051, help="gateway gRPC port")
     up.add_argument("--http-port", type=int, default=8080, help="gateway REST port")
     up.add_argument("--timeseries-port", type=int, default=50061, help="time-series service port")
+    up.add_argument("--vision-port", type=int, default=50062, help="vision service port")
+    up.add_argument("--services", type=_service_list, default=None,
+                    help=f"comma-separated services to start, from {','.join(SERVICES)} (default: every service "
+                         "whose default detector is installed)")
 
     train = sub.add_parser("train", help="train a detector on normal data and store a new version")
     train.add_argument("service", choices=SERVICES)
-    train.add_argument("--data", help="CSV / UCR .txt / TSB-AD CSV of normal data (default: the bundled data)")
-    train.add_argument("--detector", default="comet")
+    train.add_argument("--data", help="timeseries: CSV / UCR .txt / TSB-AD CSV; vision: a folder of normal images "
+                       "or an MVTec category (default: the bundled data)")
+    train.add_argument("--detector", help="detector to train (default: comet / multi_ad)")
     train.add_argument("--config", default="{}", help="detector configuration overrides as JSON")
     train.add_argument("--calibration-fraction", type=float, default=0.2, help="trailing share held out")
     train.add_argument("--store", help="model store root")
 
     score = sub.add_parser("score", help="score files through the running gateway")
     score.add_argument("service", choices=SERVICES)
-    score.add_argument("files", nargs="+", help="CSV / UCR .txt / TSB-AD CSV series to score")
+    score.add_argument("files", nargs="+", help="series files (CSV / UCR .txt / TSB-AD CSV) or images (PNG/JPEG)")
     score.add_argument("--gateway", default="127.0.0.1:50051", help="gateway gRPC address")
     score.add_argument("--rule", choices=["alpha", "bh", "by"], default="alpha", help="decision rule")
     score.add_argument("--alpha", type=float, default=0.01, help="level or FDR target")
     score.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    score.add_argument("--plot", help="write a PNG of the series with flagged regions (one file: this path)")
+    score.add_argument("--plot", help="timeseries: write a PNG of the series with flagged regions to this path")
+    score.add_argument("--heatmap", help="vision: write <image>.heatmap.png overlays into this folder")
     score.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the answer")
 
     evaluate = sub.add_parser("eval", help="train on train splits, score held-out test splits, print metrics")
@@ -58,10 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         from polyad.commands.up import run_up
 
         return run_up(args)
-    from polyad.commands import timeseries
+    from polyad.commands import timeseries, vision
     from services.core.errors import PolyadError
 
-    handler = {"train": timeseries.train, "score": timeseries.score, "eval": timeseries.evaluate}[args.command]
+    module = {"timeseries": timeseries, "vision": vision}[args.service]
+    if getattr(args, "detector", "") is None:
+        args.detector = {"timeseries": "comet", "vision": "multi_ad"}[args.service]
+    handler = {"train": module.train, "score": module.score, "eval": module.evaluate}[args.command]
     try:
         return handler(args)
     except (PolyadError, OSError) as error:

@@ -67,42 +67,55 @@ def wait_serving(address: str, timeout: float, process: subprocess.Popen | None 
     raise TimeoutError(f"{address} did not become SERVING within {timeout:.0f} s")
 
 
-def ensure_default_models(store_root: str | None) -> None:
-    """Train the default models the first time (progress bars), then reuse them."""
+DEFAULT_DETECTORS = {"timeseries": "comet", "vision": "multi_ad"}
+
+
+def installed_services() -> list[str]:
+    """Services whose default detector plugin is registered (installed with its extra)."""
+    from services.core import registry
+
+    return [service for service, detector in DEFAULT_DETECTORS.items()
+            if f"{service}.{detector}" in registry.available()]
+
+
+def ensure_default_models(store_root: str | None, services: list[str]) -> None:
+    """Train each service's default model the first time (progress bars), then reuse it."""
+    import importlib
+
     from services.core.errors import ModelNotFoundError
     from services.core.store import ModelStore
-    from services.timeseries.defaults import train_default_model
 
     store = ModelStore(store_root)
-    try:
-        stored = store.resolve("timeseries", "comet")
-        console.print(f"[green]timeseries/comet[/] {stored.version} found in {store.root}")
-    except ModelNotFoundError:
-        console.print("training the default timeseries/comet model on the bundled data (first start only)")
-        stored = train_default_model(store, progress=True)
-        console.print(f"[green]timeseries/comet[/] {stored.version} stored in {store.root}")
+    for service in services:
+        name = f"{service}/{DEFAULT_DETECTORS[service]}"
+        try:
+            stored = store.resolve(service, DEFAULT_DETECTORS[service])
+            console.print(f"[green]{name}[/] {stored.version} found in {store.root}")
+        except ModelNotFoundError:
+            console.print(f"training the default {name} model on the bundled data (first start only)")
+            defaults = importlib.import_module(f"services.{service}.defaults")
+            stored = defaults.train_default_model(store, progress=True)
+            console.print(f"[green]{name}[/] {stored.version} stored in {store.root}")
 
 
 def components(args: argparse.Namespace) -> list[Component]:
-    """The time-series service, then the gateway that routes to it."""
-    ts_address = f"{args.host}:{args.timeseries_port}"
-    backend = {"kind": args.backend, "num_replicas": args.replicas}
-    service_env = {
-        "POLYAD_TIMESERIES_ADDRESS": ts_address,
-        "POLYAD_TIMESERIES_BACKEND": json.dumps(backend),
-        "POLYAD_TIMESERIES_METRICS_PORT": str(args.timeseries_port + 1000),
-    }
-    if args.store:
-        service_env["POLYAD_TIMESERIES_STORE_ROOT"] = args.store
+    """One process per domain service, then the gateway that routes to them."""
+    backend = json.dumps({"kind": args.backend, "num_replicas": args.replicas})
+    parts, routes = [], {}
+    for service in args.services:
+        port = getattr(args, f"{service}_port")
+        address = routes[service] = f"{args.host}:{port}"
+        prefix = f"POLYAD_{service.upper()}_"
+        env = {f"{prefix}ADDRESS": address, f"{prefix}BACKEND": backend, f"{prefix}METRICS_PORT": str(port + 1000)}
+        if args.store:
+            env[f"{prefix}STORE_ROOT"] = args.store
+        parts.append(Component(service, f"services.{service}.app", env, address))
     gateway_env = {
         "POLYAD_GATEWAY_GRPC_ADDRESS": f"{args.host}:{args.grpc_port}",
         "POLYAD_GATEWAY_HTTP_ADDRESS": f"{args.host}:{args.http_port}",
-        "POLYAD_GATEWAY_ROUTES": json.dumps({"timeseries": ts_address}),
+        "POLYAD_GATEWAY_ROUTES": json.dumps(routes),
     }
-    return [
-        Component("timeseries", "services.timeseries.app", service_env, ts_address),
-        Component("gateway", "gateway.app", gateway_env, f"{args.host}:{args.grpc_port}"),
-    ]
+    return [*parts, Component("gateway", "gateway.app", gateway_env, f"{args.host}:{args.grpc_port}")]
 
 
 def supervise(parts: list[Component]) -> None:
@@ -124,7 +137,9 @@ def supervise(parts: list[Component]) -> None:
 
 def run_up(args: argparse.Namespace) -> int:
     """Start everything, print the addresses, supervise until Ctrl-C."""
-    ensure_default_models(args.store)
+    if args.services is None:
+        args.services = installed_services()
+    ensure_default_models(args.store, args.services)
     parts = components(args)
 
     def shutdown(*_: object) -> None:
@@ -142,8 +157,10 @@ def run_up(args: argparse.Namespace) -> int:
         table.add_row("gateway gRPC (polyad.gateway.v1.GatewayService)", f"{args.host}:{args.grpc_port}")
         table.add_row("gateway REST + OpenAPI docs", f"http://{args.host}:{args.http_port}/docs")
         table.add_row("metrics", f"http://{args.host}:{args.http_port}/metrics")
-        table.add_row("timeseries service (direct gRPC)", parts[0].address)
-        table.add_row("timeseries service metrics", f"http://{args.host}:{args.timeseries_port + 1000}/metrics")
+        for part in parts[:-1]:
+            port = int(part.address.rpartition(":")[2])
+            table.add_row(f"{part.name} service (direct gRPC)", part.address)
+            table.add_row(f"{part.name} service metrics", f"http://{args.host}:{port + 1000}/metrics")
         Console().print(table)
         print("ready", flush=True)
         supervise(parts)

@@ -29,7 +29,8 @@ def _free_port() -> int:
 def test_up_trains_once_serves_and_stops(tmp_path: Path) -> None:
     grpc_port, http_port, ts_port = _free_port(), _free_port(), _free_port()
     command = [sys.executable, "-m", "polyad.cli", "up", "--backend", "inline", "--store", str(tmp_path),
-               "--grpc-port", str(grpc_port), "--http-port", str(http_port), "--timeseries-port", str(ts_port)]
+               "--services", "timeseries", "--grpc-port", str(grpc_port), "--http-port", str(http_port),
+               "--timeseries-port", str(ts_port)]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**os.environ, "COLUMNS": "120"})
     assert process.stdout is not None

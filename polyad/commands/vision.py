@@ -1,0 +1,121 @@
+"""``polyad train|score|eval vision``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["evaluate", "load_training_images", "score", "train"]
+
+console = Console(width=120)
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+
+
+def load_training_images(folder: str, size: int) -> np.ndarray:
+    """Normal images ``(N, size, size, 3)`` uint8 from a folder, or from ``<folder>/train/good`` (MVTec layout)."""
+    from services.core.errors import InvalidInputError
+    from services.vision.codec import resize_image
+
+    root = Path(folder)
+    if (root / "train" / "good").is_dir():
+        root = root / "train" / "good"
+    paths = sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if root.is_dir() else []
+    if not paths:
+        raise InvalidInputError(f"no PNG/JPEG images in {root}; expected a folder of normal images")
+    return np.stack([resize_image(_read(p), size) for p in paths])
+
+
+def _read(path: Path) -> np.ndarray:
+    from polyad.vision.v1 import vision_pb2
+    from services.vision.codec import decode_image
+
+    return decode_image(vision_pb2.Image(encoded=path.read_bytes()), str(path), max_pixels=8192 * 8192)
+
+
+def train(args: argparse.Namespace) -> int:
+    """Fit a detector locally on normal images and store a new version."""
+    from services.core import registry
+    from services.core.store import ModelStore
+    from services.core.training import build_detector, chronological_split, fit_and_store
+    from services.vision.defaults import train_default_model
+
+    store = ModelStore(args.store)
+    overrides = {**json.loads(args.config), "show_progress": True}
+    if args.data is None:
+        stored = train_default_model(store, progress=True, overrides=overrides, detector=args.detector)
+    else:
+        images = load_training_images(args.data, int(overrides.get("image_size", 256)))
+        detector = build_detector(registry.detector_class("vision", args.detector), overrides)
+        fit, calibration = chronological_split(images, args.calibration_fraction)
+        stored = fit_and_store(store, "vision", detector, fit, calibration)
+    console.print(f"stored [bold]vision/{stored.detector}[/] version [bold]{stored.version}[/] at {stored.path}")
+    return 0
+
+
+def score(args: argparse.Namespace) -> int:
+    """Score image files through the gateway; print a table (or JSON) and write heat maps."""
+    import grpc
+
+    from polyad.common.v1 import common_pb2
+    from polyad.gateway.v1 import gateway_pb2, gateway_pb2_grpc
+    from polyad.vision.v1 import vision_pb2
+    from services.core.responses import RULES_BY_NAME
+
+    images = [vision_pb2.Image(id=Path(p).name, encoded=Path(p).read_bytes()) for p in args.files]
+    request = gateway_pb2.DetectRequest(vision=vision_pb2.DetectRequest(
+        images=images, include_heatmap_png=bool(args.heatmap), omit_anomaly_map=True,
+        policy=common_pb2.DecisionPolicy(rule=RULES_BY_NAME[args.rule], alpha=args.alpha),
+    ))
+    with grpc.insecure_channel(args.gateway) as channel:
+        try:
+            reply = gateway_pb2_grpc.GatewayServiceStub(channel).Detect(request, timeout=args.timeout)
+        except grpc.RpcError as error:
+            console.print(f"[red]{error.code().name}: {error.details()}[/]")
+            return 2
+    rows = []
+    for result in reply.vision.results:
+        row = {"file": result.id, "score": round(result.score, 5), "p_value": result.p_value,
+               "anomalous": result.anomalous}
+        if args.heatmap:
+            out = Path(args.heatmap) / f"{Path(result.id).stem}.heatmap.png"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(result.heatmap_png)
+            row["heatmap"] = str(out)
+        rows.append(row)
+    if args.json:
+        json.dump({"model": reply.vision.model.version, "results": rows}, sys.stdout, indent=2)
+        print()
+        return 0
+    table = Table(title=f"vision/{reply.vision.model.detector} {reply.vision.model.version}")
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    console.print(table)
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """Held-out image AUROC, pixel AUROC and AUPRO of every vision detector on the built-in inspection set."""
+    from services.core import registry
+    from services.vision.data import CATEGORIES, inspection_set
+    from services.vision.experiments import evaluate_detector
+
+    n_train, n_test = (24, 16) if args.quick else (64, 40)
+    table = Table(title="Vision detectors on held-out inspection crops (defect kinds unseen in training)")
+    for column in ("category", "detector", "image AUROC", "pixel AUROC", "AUPRO", "fit s", "ms/image"):
+        table.add_column(column, justify="right")
+    for category in CATEGORIES:
+        dataset = inspection_set(category, n_train=n_train, n_test=n_test, seed=1)
+        for name in registry.service_detectors("vision"):
+            row = evaluate_detector(registry.detector_class("vision", name)(), dataset)
+            table.add_row(category, name, *(f"{row[k]:.3f}" for k in ("image_auroc", "pixel_auroc", "aupro")),
+                          f"{row['fit_s']:.0f}", f"{row['ms_per_image']:.0f}")
+    console.print(table)
+    return 0
