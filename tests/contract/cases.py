@@ -36,9 +36,22 @@ def timeseries_case(seed: int) -> ContractCase:
     return ContractCase(series[:1500].astype(np.float32), test.astype(np.float32), labels, min_auroc=0.8)
 
 
-CASES = {"timeseries": timeseries_case}
+def vision_case(seed: int) -> ContractCase:
+    """16 normal 64x64 brick crops; 100 test crops, every other one with a synthetic defect."""
+    from services.vision.data import inspection_set
+
+    data = inspection_set("brick", n_train=16, n_test=100, size=64, seed=seed)
+    return ContractCase(data.train_images, data.test_images, data.test_labels, min_auroc=0.75)
+
+
+CASES = {"timeseries": timeseries_case, "vision": vision_case}
 
 SMALL_CONFIGS: dict[str, dict[str, Any]] = {
     "timeseries.comet": {"train_steps": 40, "window": 64, "patch_sizes": [8, 16], "d_model": 16, "n_heads": 2,
                          "memory_size": 128, "codebook_size": 16, "max_train_windows": 256},
+    "vision.multi_ad": {"image_size": 64, "kd_steps": 30, "kd_crop": 64, "synthetic_per_image": 1,
+                        "disc_steps": 20, "disc_batch": 8, "student_width": 16, "student_blocks": 1},
+    "vision.patch_flow": {"image_size": 64, "layers": [0], "train_steps": 60, "batch_patches": 512, "flow_steps": 4,
+                          "flow_hidden": 32, "adapter_hidden": 32},
+    "vision.patchcore": {"image_size": 64, "layers": [0], "coreset_ratio": 0.05},
 }
