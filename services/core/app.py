@@ -82,3 +82,25 @@ async def serve_forever(
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await running.stop()
+
+
+def run_main(
+    argv: list[str] | None,
+    description: str,
+    settings_cls: type[ServiceSettings],
+    env_prefix: str,
+    section: str,
+    start: Callable[[ServiceSettings], Awaitable[RunningService]],
+) -> None:
+    """``python -m services.<name>.app [--config FILE]``: load settings, serve until interrupted."""
+    import argparse
+
+    from services.core.settings import load_settings
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--config", help=f"YAML settings file (env vars {env_prefix}* override it)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = load_settings(settings_cls, args.config, env_prefix, section=section)
+    host = settings.address.rpartition(":")[0]
+    asyncio.run(serve_forever(lambda: start(settings), settings.metrics_port, host))

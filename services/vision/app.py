@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import logging
-
 from polyad.vision.v1 import vision_pb2, vision_pb2_grpc
-from services.core.app import RunningService, serve_forever, start_service
-from services.core.settings import load_settings
+from services.core.app import RunningService, run_main, start_service
 from services.vision.config import ENV_PREFIX, SERVICE, VisionSettings
 from services.vision.servicer import VisionServicer
 
@@ -31,13 +26,7 @@ async def start(settings: VisionSettings) -> RunningService:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the service until interrupted."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--config", help="YAML settings file (env vars POLYAD_VISION_* override it)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = load_settings(VisionSettings, args.config, ENV_PREFIX, section="vision")
-    host = settings.address.rpartition(":")[0]
-    asyncio.run(serve_forever(lambda: start(settings), settings.metrics_port, host))
+    run_main(argv, __doc__, VisionSettings, ENV_PREFIX, SERVICE, start)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
