@@ -52,6 +52,6 @@ SMALL_CONFIGS: dict[str, dict[str, Any]] = {
     "vision.multi_ad": {"image_size": 64, "kd_steps": 30, "kd_crop": 64, "synthetic_per_image": 1,
                         "disc_steps": 20, "disc_batch": 8, "student_width": 16, "student_blocks": 1},
     "vision.patch_flow": {"image_size": 64, "layers": [0], "train_steps": 60, "batch_patches": 512, "flow_steps": 4,
-                          "flow_hidden": 32, "adapter_hidden": 32},
+                          "flow_hidden": 32},
     "vision.patchcore": {"image_size": 64, "layers": [0], "coreset_ratio": 0.05},
 }

@@ -174,7 +174,7 @@ class VisionDetector(Detector):
         return scores, maps.numpy().astype(np.float32)
 
     def _score(self, batch: np.ndarray) -> np.ndarray:
-        return self._scores_and_maps(batch)[0]
+        return self._image_scores(self._smoothed_maps(self._preprocess(batch))).numpy().astype(np.float32)
 
     def score_and_maps(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Image scores ``(N,)`` and anomaly maps ``(N, H, W)`` (float32) from one forward pass."""

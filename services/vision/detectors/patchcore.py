@@ -22,9 +22,9 @@ __all__ = ["PatchCoreConfig", "PatchCoreDetector", "greedy_coreset", "nearest_di
 class PatchCoreConfig(VisionConfig):
     """Hyper-parameters of :class:`PatchCoreDetector`."""
 
-    layers: tuple[int, ...] = Field((1, 2), min_length=1, description="Backbone taps used (0..3 = stride 4..32).")
+    layers: tuple[int, ...] = Field((0, 1), min_length=1, description="Backbone taps used (0..3 = stride 4..32).")
     neighbourhood: int = Field(3, ge=1, description="Side of the local averaging window (odd).")
-    coreset_ratio: float = Field(0.1, gt=0.0, le=1.0, description="Fraction of training patches kept.")
+    coreset_ratio: float = Field(0.02, gt=0.0, le=1.0, description="Fraction of training patches kept.")
     max_memory: int = Field(16384, ge=1, description="Upper bound on the memory bank size.")
     projection_dim: int = Field(128, ge=1, description="Random projection width used to pick the coreset.")
     query_chunk: int = Field(4096, ge=1, description="Patches per nearest-neighbour distance block.")
@@ -59,8 +59,8 @@ def nearest_distance(queries: Tensor, memory: Tensor, chunk: int = 4096) -> Tens
     m_sq = memory.pow(2).sum(1)
     for i in range(0, len(queries), chunk):
         q = queries[i : i + chunk]
-        d2 = q.pow(2).sum(1, keepdim=True) - 2 * q @ memory.T + m_sq
-        out.append(d2.min(1).values.clamp_min(0).sqrt())
+        partial = torch.addmm(m_sq, q, memory.T, alpha=-2.0).min(1).values  # ||m||^2 - 2 q.m, one pass
+        out.append((partial + q.pow(2).sum(1)).clamp_min(0).sqrt())
     return torch.cat(out)
 
 

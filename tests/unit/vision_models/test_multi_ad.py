@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from services.vision.backbone import TAP_CHANNELS, EfficientNetLite0
-from services.vision.data import inspection_set
+from services.vision.data import InspectionSet, inspection_set
 from services.vision.detectors.multi_ad import MultiADDetector
 from services.vision.detectors.multi_ad.detector import focal_dice_loss
 from services.vision.detectors.multi_ad.model import Discriminator, SEBlock, SEStudent, discrepancy
@@ -61,16 +61,16 @@ def test_focal_dice_loss_prefers_the_right_mask() -> None:
 
 
 @pytest.fixture(scope="module")
-def data():  # noqa: ANN201
+def data() -> InspectionSet:
     return inspection_set("brick", n_train=16, n_test=24, size=64, seed=2)
 
 
 @pytest.fixture(scope="module")
-def fitted(data) -> MultiADDetector:  # noqa: ANN001
+def fitted(data: InspectionSet) -> MultiADDetector:
     return MultiADDetector(TINY).fit(data.train_images)
 
 
-def test_discriminator_trains_on_train_time_synthesis_only(data, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_discriminator_uses_train_time_synthesis(data: InspectionSet, monkeypatch: pytest.MonkeyPatch) -> None:
     import services.vision.data as vision_data
 
     calls: list[tuple[int, ...]] = []
@@ -86,7 +86,7 @@ def test_discriminator_trains_on_train_time_synthesis_only(data, monkeypatch: py
     assert calls == [(64, 64, 3)] * 8
 
 
-def test_tiny_training_ranks_defects_higher(fitted: MultiADDetector, data) -> None:  # noqa: ANN001
+def test_tiny_training_ranks_defects_higher(fitted: MultiADDetector, data: InspectionSet) -> None:
     scores = fitted.score(data.test_images)
     assert scores.dtype == np.float32 and scores.shape == (24,)
     assert scores[data.test_labels == 1].mean() > scores[data.test_labels == 0].mean()
@@ -94,7 +94,7 @@ def test_tiny_training_ranks_defects_higher(fitted: MultiADDetector, data) -> No
     assert {"kd_loss", "disc_loss", "fit_seconds"} <= set(summary) and len(summary["scale"]) == 3
 
 
-def test_maps_have_the_input_resolution(fitted: MultiADDetector, data) -> None:  # noqa: ANN001
+def test_maps_have_the_input_resolution(fitted: MultiADDetector, data: InspectionSet) -> None:
     images = np.stack([np.resize(im, (72, 100, 3)) for im in data.test_images[:3]])
     scores, maps = fitted.score_and_maps(images)
     assert maps.shape == (3, 72, 100) and maps.dtype == np.float32 and np.isfinite(maps).all()
@@ -103,7 +103,7 @@ def test_maps_have_the_input_resolution(fitted: MultiADDetector, data) -> None: 
     np.testing.assert_allclose(many[1], scores, rtol=1e-5, atol=1e-6)
 
 
-def test_save_load_gives_identical_maps(fitted: MultiADDetector, data, tmp_path: Path) -> None:  # noqa: ANN001
+def test_save_load_gives_identical_maps(fitted: MultiADDetector, data: InspectionSet, tmp_path: Path) -> None:
     fitted.save(tmp_path)
     reloaded = MultiADDetector.load(tmp_path)
     a, b = fitted.score_and_maps(data.test_images[:6]), reloaded.score_and_maps(data.test_images[:6])

@@ -12,7 +12,7 @@ __all__ = ["PatchFlowConfig"]
 class PatchFlowConfig(VisionConfig):
     """Hyper-parameters of :class:`~services.vision.detectors.patch_flow.PatchFlowDetector`."""
 
-    layers: tuple[int, ...] = Field((1, 2), min_length=1, description="Backbone taps used (0..3 = stride 4..32).")
+    layers: tuple[int, ...] = Field((0, 1), min_length=1, description="Backbone taps used (0..3 = stride 4..32).")
     neighbourhood: int = Field(3, ge=1, description="Side of the local averaging window (odd).")
     feature_dim: int = Field(64, ge=4, description="Width d after the PCA-whitening projection (even).")
     flow_steps: int = Field(8, ge=1, description="ActNorm + permutation + affine-coupling steps.")

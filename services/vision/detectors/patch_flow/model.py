@@ -1,7 +1,7 @@
 """Patch-flow networks (plain torch): neighbor-aware patch features, adapter, position-conditioned flow.
 
 Shapes: ``B`` images, ``C`` backbone channels, ``d`` reduced feature width, ``(h, w)`` the patch grid
-(stride 8 of the model input), ``N`` flattened patches, ``p`` positional-encoding width.
+(the finest tap used: stride 4 by default), ``N`` flattened patches, ``p`` positional-encoding width.
 """
 
 from __future__ import annotations
