@@ -6,11 +6,12 @@ Heavy imports (torch, ray) happen inside the sub-commands, so ``polyad --help`` 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
-__all__ = ["build_parser", "main"]
+from polyad.service_table import SERVICES
 
-SERVICES = ("timeseries", "vision")
+__all__ = ["build_parser", "main"]
 
 
 def _service_list(text: str) -> list[str]:
@@ -33,8 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--host", default="127.0.0.1", help="interface every component binds")
     up.add_argument("--grpc-port", type=int, default=50051, help="gateway gRPC port")
     up.add_argument("--http-port", type=int, default=8080, help="gateway REST port")
-    up.add_argument("--timeseries-port", type=int, default=50061, help="time-series service port")
-    up.add_argument("--vision-port", type=int, default=50062, help="vision service port")
+    for name, entry in SERVICES.items():
+        up.add_argument(f"--{name}-port", type=int, default=entry.port, help=f"{name} service port")
     up.add_argument("--services", type=_service_list, default=None,
                     help=f"comma-separated services to start, from {','.join(SERVICES)} (default: every service "
                          "whose default detector is installed)")
@@ -43,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("service", choices=SERVICES)
     train.add_argument("--data", help="timeseries: CSV / UCR .txt / TSB-AD CSV; vision: a folder of normal images "
                        "or an MVTec category (default: the bundled data)")
-    train.add_argument("--detector", help="detector to train (default: comet / multi_ad)")
+    defaults = " / ".join(f"{name}: {entry.default_detector}" for name, entry in SERVICES.items())
+    train.add_argument("--detector", help=f"detector to train (default: {defaults})")
     train.add_argument("--config", default="{}", help="detector configuration overrides as JSON")
     train.add_argument("--calibration-fraction", type=float, default=0.2, help="trailing share held out")
     train.add_argument("--store", help="model store root")
@@ -72,12 +74,11 @@ def main(argv: list[str] | None = None) -> int:
         from polyad.commands.up import run_up
 
         return run_up(args)
-    from polyad.commands import timeseries, vision
     from services.core.errors import PolyadError
 
-    module = {"timeseries": timeseries, "vision": vision}[args.service]
+    module = importlib.import_module(f"polyad.commands.{args.service}")
     if getattr(args, "detector", "") is None:
-        args.detector = {"timeseries": "comet", "vision": "multi_ad"}[args.service]
+        args.detector = SERVICES[args.service].default_detector
     handler = {"train": module.train, "score": module.score, "eval": module.evaluate}[args.command]
     try:
         return handler(args)

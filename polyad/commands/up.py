@@ -21,6 +21,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rich.console import Console
 from rich.table import Table
 
+from polyad.service_table import SERVICES
+from services.core.errors import PolyadError
+
 __all__ = ["Component", "run_up"]
 
 console = Console(stderr=True)
@@ -67,15 +70,18 @@ def wait_serving(address: str, timeout: float, process: subprocess.Popen | None 
     raise TimeoutError(f"{address} did not become SERVING within {timeout:.0f} s")
 
 
-DEFAULT_DETECTORS = {"timeseries": "comet", "vision": "multi_ad"}
-
-
 def installed_services() -> list[str]:
-    """Services whose default detector plugin is registered (installed with its extra)."""
+    """Services whose default detector plugin is registered and importable (installed with its extra)."""
     from services.core import registry
 
-    return [service for service, detector in DEFAULT_DETECTORS.items()
-            if f"{service}.{detector}" in registry.available()]
+    names = []
+    for service, entry in SERVICES.items():
+        try:
+            registry.detector_class(service, entry.default_detector)
+        except (ImportError, PolyadError):
+            continue
+        names.append(service)
+    return names
 
 
 def ensure_default_models(store_root: str | None, services: list[str]) -> None:
@@ -87,9 +93,10 @@ def ensure_default_models(store_root: str | None, services: list[str]) -> None:
 
     store = ModelStore(store_root)
     for service in services:
-        name = f"{service}/{DEFAULT_DETECTORS[service]}"
+        detector = SERVICES[service].default_detector
+        name = f"{service}/{detector}"
         try:
-            stored = store.resolve(service, DEFAULT_DETECTORS[service])
+            stored = store.resolve(service, detector)
             console.print(f"[green]{name}[/] {stored.version} found in {store.root}")
         except ModelNotFoundError:
             console.print(f"training the default {name} model on the bundled data (first start only)")

@@ -5,7 +5,9 @@ A detector registered without a case here makes the contract test fail, so every
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import import_module
 from typing import Any
 
 import numpy as np
@@ -13,12 +15,17 @@ import numpy as np
 
 @dataclass(frozen=True)
 class ContractCase:
-    """Normal training data, a test batch with labels, the unit count ``score`` must return."""
+    """Training data, a test batch with labels, the unit count ``score`` must return.
 
-    train: np.ndarray
-    test: np.ndarray
+    ``head(test, k)`` is the same kind of input restricted to its first ``k`` units (plain slicing for
+    arrays; a graph case restricts its target nodes instead).
+    """
+
+    train: Any
+    test: Any
     labels: np.ndarray
     min_auroc: float
+    head: Callable[[Any, int], Any] = field(default=lambda batch, k: batch[:k])
 
 
 def timeseries_case(seed: int) -> ContractCase:
@@ -44,7 +51,19 @@ def vision_case(seed: int) -> ContractCase:
     return ContractCase(data.train_images, data.test_images, data.test_labels, min_auroc=0.75)
 
 
-CASES = {"timeseries": timeseries_case, "vision": vision_case}
+CASE_MODULES = {"logs": "logs_case", "graph": "graph_case"}
+"""Modalities whose case lives in ``tests/contract/<module>.py`` (``case(seed)`` and ``SMALL_CONFIGS``)."""
+
+
+def _lazy_case(module: str) -> Callable[[int], ContractCase]:
+    return lambda seed: import_module(f"tests.contract.{module}").case(seed)
+
+
+CASES: dict[str, Callable[[int], ContractCase]] = {
+    "timeseries": timeseries_case,
+    "vision": vision_case,
+    **{modality: _lazy_case(module) for modality, module in CASE_MODULES.items()},
+}
 
 SMALL_CONFIGS: dict[str, dict[str, Any]] = {
     "timeseries.comet": {"train_steps": 40, "window": 64, "patch_sizes": [8, 16], "d_model": 16, "n_heads": 2,
@@ -55,3 +74,11 @@ SMALL_CONFIGS: dict[str, dict[str, Any]] = {
                           "flow_hidden": 32},
     "vision.patchcore": {"image_size": 64, "layers": [0], "coreset_ratio": 0.05},
 }
+
+
+def small_config(key: str) -> dict[str, Any] | None:
+    """The small test configuration of detector ``<service>.<name>``, or None when none is declared."""
+    if key in SMALL_CONFIGS:
+        return SMALL_CONFIGS[key]
+    module = CASE_MODULES.get(key.split(".", 1)[0])
+    return import_module(f"tests.contract.{module}").SMALL_CONFIGS.get(key) if module else None

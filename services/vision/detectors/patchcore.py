@@ -13,7 +13,7 @@ import torch
 from pydantic import Field
 from torch import Tensor
 
-from services.vision.detectors import VisionConfig, VisionDetector
+from services.vision.detectors.base import VisionConfig, VisionDetector
 from services.vision.detectors.patch_flow.model import neighbor_aware_features
 
 __all__ = ["PatchCoreConfig", "PatchCoreDetector", "greedy_coreset", "nearest_distance"]

@@ -19,7 +19,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import Tensor
 from tqdm.auto import trange
 
-from services.vision.detectors import VisionDetector
+from services.vision.detectors.base import VisionDetector
 from services.vision.detectors.multi_ad.config import MultiADConfig
 from services.vision.detectors.multi_ad.model import Discriminator, SEStudent, discrepancy
 

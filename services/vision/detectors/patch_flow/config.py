@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from services.vision.detectors import VisionConfig
+from services.vision.detectors.base import VisionConfig
 
 __all__ = ["PatchFlowConfig"]
 

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import trange
 
-from services.vision.detectors import VisionDetector
+from services.vision.detectors.base import VisionDetector
 from services.vision.detectors.patch_flow.config import PatchFlowConfig
 from services.vision.detectors.patch_flow.model import (
     ConditionalFlow,
