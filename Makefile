@@ -22,8 +22,15 @@ install: $(STAMP)
 up: $(STAMP)
 	$(VENV)/bin/polyad up
 
-test: $(STAMP) node_modules/.bin/buf
+PYTRITON_ENV := bench/.venvs/pytriton/.installed-pytriton-0.7.0
+
+test: $(STAMP) node_modules/.bin/buf $(PYTRITON_ENV)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# A real Triton server (PyPI nvidia-pytriton, numpy < 2) in its own environment; the tests that need it
+# skip with the printed reason when it cannot be built.
+$(PYTRITON_ENV): scripts/make_pytriton_env.sh
+	scripts/make_pytriton_env.sh || echo "pytriton unavailable: the real-Triton tests will skip"
 
 protos: $(STAMP)
 	$(PY) scripts/gen_protos.py

@@ -20,9 +20,13 @@ import uvicorn
 from grpc import aio
 from grpc_health.v1 import health
 
+from gateway.auth import Authenticator, AuthInterceptor, RestAuthMiddleware
 from gateway.config import GatewaySettings, split_address
 from gateway.dataplane import DataPlane
+from gateway.discovery import KubernetesDiscovery
 from gateway.grpc_service import SERVICE_NAME, GatewayServicer
+from gateway.kserve_dataplane import KServeDataPlane
+from gateway.kserve_grpc import KSERVE_SERVICE_NAME, KServeServicer
 from gateway.rest import create_rest_app
 from services.core.server import build_server, set_serving
 
@@ -51,10 +55,13 @@ class RunningGateway:
     health: health.aio.HealthServicer
     http_server: uvicorn.Server
     http_task: asyncio.Task[None]
+    discovery: KubernetesDiscovery | None = None
 
     async def stop(self, grace: float = 1.0) -> None:
         """Stop serving: health NOT_SERVING, then REST and gRPC, then the upstream channels."""
         await set_serving(self.health, [SERVICE_NAME], False)
+        if self.discovery is not None:
+            self.discovery.stop()
         self.http_server.should_exit = True
         try:
             await asyncio.wait_for(self.http_task, timeout=grace + 1.0)
@@ -76,22 +83,43 @@ def _bind(address: str) -> socket.socket:
     return sock
 
 
+def _start_discovery(settings: GatewaySettings, dataplane: DataPlane) -> KubernetesDiscovery | None:
+    """Kubernetes discovery when active; ``auto`` falls back to the static routes when it cannot start."""
+    if not settings.discovery.active():
+        return None
+    try:
+        discovery = KubernetesDiscovery(settings.discovery, dataplane.router.replace_routes, asyncio.get_running_loop())
+    except Exception as error:
+        if settings.discovery.mode == "kubernetes":
+            raise
+        log.warning("gateway: Kubernetes discovery unavailable (%s); using the static routes", error)
+        return None
+    discovery.start()
+    return discovery
+
+
 async def start_gateway(settings: GatewaySettings, log_level: str = "warning") -> RunningGateway:
     """Start gRPC and REST on the configured addresses (port 0 picks free ports)."""
     dataplane = DataPlane(settings)
     servicer = GatewayServicer(dataplane)
+    authenticator = Authenticator(settings.auth)
     grpc_server, health_servicer, grpc_port = build_server(
         component="gateway",
-        register=[servicer.register],
-        service_names=[SERVICE_NAME],
+        register=[servicer.register, KServeServicer(KServeDataPlane(dataplane)).register],
+        service_names=[SERVICE_NAME, KSERVE_SERVICE_NAME],
         address=settings.grpc_address,
+        interceptors=[AuthInterceptor(authenticator)] if authenticator.enabled else [],
+        credentials=settings.tls.grpc_credentials() if settings.tls is not None else None,
     )
     if grpc_port == 0:
         raise OSError(f"cannot bind the gRPC address {settings.grpc_address}")
     sock = _bind(settings.http_address)
     app = create_rest_app(dataplane, settings)
+    if authenticator.enabled:
+        app.add_middleware(RestAuthMiddleware, authenticator=authenticator)
     config = uvicorn.Config(
         app,
+        **(settings.tls.uvicorn_options() if settings.tls is not None else {}),
         log_level=log_level,
         access_log=False,
         lifespan="off",
@@ -107,6 +135,7 @@ async def start_gateway(settings: GatewaySettings, log_level: str = "warning") -
             http_task.result()
             raise RuntimeError("the REST server exited during startup")
         await asyncio.sleep(0.01)
+    discovery = _start_discovery(settings, dataplane)
     await set_serving(health_servicer, [SERVICE_NAME], True)
     return RunningGateway(
         settings,
@@ -117,6 +146,7 @@ async def start_gateway(settings: GatewaySettings, log_level: str = "warning") -
         health_servicer,
         http_server,
         http_task,
+        discovery,
     )
 
 

@@ -15,7 +15,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gateway.auth import AuthSettings
+from gateway.discovery import DiscoverySettings
 from services.core.settings import load_settings
+from services.core.tls import ClientTLSSettings, ServerTLSSettings
 
 __all__ = ["DEFAULT_ROUTES", "ENV_PREFIX", "GatewaySettings", "split_address"]
 
@@ -49,6 +52,12 @@ class GatewaySettings(BaseModel):
     max_message_bytes: int = Field(64 * 1024 * 1024, gt=0, description="gRPC message size limit upstream.")
     max_upload_bytes: int = Field(
         64 * 1024 * 1024, gt=0, description="Largest accepted REST body or CSV file."
+    )
+    tls: ServerTLSSettings | None = Field(None, description="Serve gRPC and HTTPS with these certificates.")
+    upstream_tls: ClientTLSSettings | None = Field(None, description="Call the services over TLS (mTLS optional).")
+    auth: AuthSettings = Field(default_factory=AuthSettings, description="API keys / bearer tokens.")
+    discovery: DiscoverySettings = Field(
+        default_factory=DiscoverySettings, description="Kubernetes service discovery (in a cluster)."
     )
 
     @field_validator("grpc_address", "http_address")

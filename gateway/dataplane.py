@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 from grpc import aio
@@ -63,13 +64,16 @@ class DataPlane:
 
     def __init__(self, settings: GatewaySettings, router: Router | None = None) -> None:
         self.settings = settings
+        upstream_tls = settings.upstream_tls
         self.router = router or Router(
             settings.routes,
             channel_options=[
                 ("grpc.max_receive_message_length", settings.max_message_bytes),
                 ("grpc.max_send_message_length", settings.max_message_bytes),
                 *CHANNEL_OPTIONS,
+                *(upstream_tls.channel_options() if upstream_tls is not None else []),
             ],
+            credentials=upstream_tls.grpc_credentials() if upstream_tls is not None else None,
         )
         self._default_timeout = settings.default_timeout_s
 
@@ -93,6 +97,16 @@ class DataPlane:
         response = gateway_pb2.DetectResponse(service=route.spec.name)
         getattr(response, route.spec.response_arm).CopyFrom(answer)
         return response
+
+    async def unary(self, route: Route, method: str, message: Any, timeout: float | None = None) -> Any:
+        """Call another unary method of the route's service (e.g. ``GetModelInfo``), same deadline and errors."""
+        if timeout is None or timeout > self._default_timeout:
+            timeout = self._default_timeout
+        call = getattr(route.spec.stub(self.router.channel(route.address)), method)
+        try:
+            return await call(message, timeout=timeout)
+        except aio.AioRpcError as error:
+            raise _upstream_error(route, error, timeout) from error
 
     async def stream_detect(
         self, requests: AsyncIterator[gateway_pb2.StreamDetectRequest], timeout: float | None = None

@@ -23,6 +23,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gateway import schemas
 from gateway.config import GatewaySettings
 from gateway.dataplane import HTTP_STATUS_BY_CODE, DataPlane
+from gateway.kserve_dataplane import KServeDataPlane
+from gateway.kserve_rest import add_kserve_routes
+from gateway.rest_graph import add_graph_routes
+from gateway.rest_logs import add_logs_routes
 from gateway.rest_vision import add_vision_routes
 from polyad.gateway.v1 import gateway_pb2
 from services.core.errors import (
@@ -171,15 +175,18 @@ def create_rest_app(dataplane: DataPlane, settings: GatewaySettings) -> FastAPI:
     @app.get(
         "/readyz",
         tags=["probes"],
-        summary="200 when every routed service is SERVING, else 503.",
-        responses={503: {"description": "Some routed services are not ready."}},
+        summary="200 when a routed service is SERVING (with ?all=true: every one), else 503.",
+        description="One service without a model must not take the whole gateway out of rotation, so by "
+        "default the gateway is ready when it can answer some modality; the body lists the others.",
+        responses={503: {"description": "No routed service (or, with all=true, not every one) is ready."}},
     )
-    async def readyz() -> JSONResponse:
+    async def readyz(require_all: bool = Query(False, alias="all")) -> JSONResponse:
         services = (await dataplane.list_services()).services
         not_ready = [s.name for s in services if not s.ready]
         listed = [schemas.service_json(s) for s in services]
-        body = {"ready": not not_ready, "not_ready": not_ready, "services": listed}
-        return JSONResponse(body, status_code=503 if not_ready else 200)
+        ready = not not_ready if require_all else len(not_ready) < len(services)
+        body = {"ready": ready, "not_ready": not_ready, "services": listed}
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["probes"], summary="Prometheus metrics.", response_class=Response)
     async def metrics() -> Response:
@@ -240,6 +247,9 @@ def create_rest_app(dataplane: DataPlane, settings: GatewaySettings) -> FastAPI:
         return JSONResponse(schemas.timeseries_json(response))
 
     add_vision_routes(app, dataplane, router)
+    add_logs_routes(app, dataplane, router)
+    add_graph_routes(app, dataplane, router)
+    add_kserve_routes(app, KServeDataPlane(dataplane))
 
     @app.post(
         "/v1/detect",

@@ -10,17 +10,23 @@ The entry's key is the payload arm of ``polyad.gateway.v1.DetectRequest``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import grpc
 from grpc import aio
 from grpc_health.v1 import health_pb2_grpc
 
 from polyad.gateway.v1 import gateway_pb2
+from polyad.graph.v1 import graph_pb2_grpc
+from polyad.logs.v1 import logs_pb2_grpc
 from polyad.timeseries.v1 import timeseries_pb2_grpc
 from polyad.vision.v1 import vision_pb2_grpc
 from services.core.errors import InvalidInputError
+
+log = logging.getLogger(__name__)
 
 __all__ = ["MODALITIES", "PAYLOAD_ARMS", "RESULT_ARMS", "Route", "RouteSpec", "Router"]
 
@@ -55,6 +61,21 @@ MODALITIES: dict[str, RouteSpec] = {
         stub=vision_pb2_grpc.VisionServiceStub,
         method="Detect",
         response_arm="vision",
+    ),
+    "logs": RouteSpec(
+        name="logs",
+        grpc_service="polyad.logs.v1.LogsService",
+        stub=logs_pb2_grpc.LogsServiceStub,
+        method="Detect",
+        response_arm="logs",
+        stream_method="StreamDetect",
+    ),
+    "graph": RouteSpec(
+        name="graph",
+        grpc_service="polyad.graph.v1.GraphService",
+        stub=graph_pb2_grpc.GraphServiceStub,
+        method="Detect",
+        response_arm="graph",
     ),
 }
 
@@ -99,12 +120,15 @@ class Router:
         routes: Mapping[str, str],
         table: Mapping[str, RouteSpec] = MODALITIES,
         channel_options: list[tuple[str, Any]] | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
         unknown = sorted(set(routes) - set(table))
         if unknown:
             raise ValueError(f"routes name unknown modalities {unknown}; known: {', '.join(sorted(table))}")
+        self._table = table
         self._routes = {m: Route(m, table[m], address, self) for m, address in routes.items()}
         self._options = list(channel_options or [])
+        self._credentials = credentials
         self._channels: dict[str, aio.Channel] = {}
         self._health: dict[str, health_pb2_grpc.HealthStub] = {}
         self.known = ", ".join(sorted(self._routes)) or "(none configured)"
@@ -113,6 +137,18 @@ class Router:
     def routes(self) -> list[Route]:
         """Every routed modality, in configuration order."""
         return list(self._routes.values())
+
+    def replace_routes(self, routes: Mapping[str, str]) -> None:
+        """Swap in a new table (service discovery); modalities this gateway cannot speak are skipped."""
+        skipped = sorted(set(routes) - set(self._table))
+        if skipped:
+            log.warning("routing: ignoring services for unknown modalities %s", skipped)
+        current = self._routes
+        self._routes = {
+            m: current[m] if m in current and current[m].address == address else Route(m, self._table[m], address, self)
+            for m, address in routes.items() if m in self._table
+        }
+        self.known = ", ".join(sorted(self._routes)) or "(none configured)"
 
     def route(self, request: gateway_pb2.DetectRequest | gateway_pb2.StreamDetectRequest) -> Route:
         """The route for the request's payload arm; InvalidInputError when it has none we route."""
@@ -140,7 +176,11 @@ class Router:
         """The shared channel to ``address``, created on first use."""
         channel = self._channels.get(address)
         if channel is None:
-            channel = self._channels[address] = aio.insecure_channel(address, options=self._options)
+            channel = self._channels[address] = (
+                aio.insecure_channel(address, options=self._options)
+                if self._credentials is None
+                else aio.secure_channel(address, self._credentials, options=self._options)
+            )
         return channel
 
     def health(self, address: str) -> health_pb2_grpc.HealthStub:

@@ -57,3 +57,21 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield temp_dir
     serve.shutdown()
     ray.shutdown()
+
+
+TINY_MULTI_AD = {"image_size": 64, "kd_steps": 5, "kd_crop": 64, "synthetic_per_image": 1, "disc_steps": 5,
+                 "disc_batch": 4, "student_width": 8, "student_blocks": 1}
+
+
+@pytest.fixture(scope="session")
+def vision_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model store holding a tiny trained Multi-AD (vision/multi_ad, latest, 64x64): fast, not accurate."""
+    from services.core.store import ModelStore
+    from services.core.training import chronological_split, fit_and_store
+    from services.vision.data import inspection_set
+    from services.vision.detectors.multi_ad import MultiADDetector
+
+    root = tmp_path_factory.mktemp("vision-store")
+    images = inspection_set("brick", n_train=8, n_test=2, size=64, seed=3).train_images
+    fit_and_store(ModelStore(root), "vision", MultiADDetector(TINY_MULTI_AD), *chronological_split(images, 0.25))
+    return root

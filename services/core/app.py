@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ __all__ = ["RunningService", "serve_forever", "start_service"]
 
 log = logging.getLogger(__name__)
 
+MODEL_POLL_S = float(os.environ.get("POLYAD_MODEL_POLL_S", "10"))
+"""Seconds between store checks of a service that started without a model."""
+
 
 @dataclass
 class RunningService:
@@ -32,9 +36,12 @@ class RunningService:
     models: ModelManager
     port: int
     grpc_service_name: str
+    waiting: asyncio.Task[None] | None = None  # polls the store while no model is loaded
 
     async def stop(self, grace: float = 1.0) -> None:
         """Stop serving, then release backends."""
+        if self.waiting is not None:
+            self.waiting.cancel()
         await set_serving(self.health, [self.grpc_service_name], False)
         await self.server.stop(grace)
         await self.models.close()
@@ -51,8 +58,9 @@ async def start_service(
     """Start the server; it reports SERVING once the default model is loaded (or after a Fit)."""
     models = ModelManager(name, ModelStore(settings.store_root), settings.backend, default_detector)
     servicer = make_servicer(models)
+    credentials = settings.tls.grpc_credentials() if settings.tls is not None else None
     server, health_servicer, port = build_server(
-        name, [lambda s: add_servicer(servicer, s)], [grpc_service_name], settings.address
+        name, [lambda s: add_servicer(servicer, s)], [grpc_service_name], settings.address, credentials=credentials
     )
     await set_serving(health_servicer, [grpc_service_name], False)  # until a model is loaded
     await server.start()
@@ -61,8 +69,22 @@ async def start_service(
         await models.get(None)
         await set_serving(health_servicer, [grpc_service_name], True)
     except PolyadError as error:
-        log.warning("%s starts NOT_SERVING: %s", name, error)
+        log.warning("%s starts NOT_SERVING: %s (checking the store every %.0f s)", name, error, MODEL_POLL_S)
+        running.waiting = asyncio.create_task(_serve_when_a_model_appears(running), name=f"{name}-model-wait")
     return running
+
+
+async def _serve_when_a_model_appears(running: RunningService) -> None:
+    """Poll the store until the default model exists (trained by ``polyad train`` or a Job), then SERVE."""
+    while True:
+        await asyncio.sleep(MODEL_POLL_S)
+        try:
+            await running.models.get(None)
+        except PolyadError:
+            continue
+        await set_serving(running.health, [running.grpc_service_name], True)
+        log.info("%s: a model appeared in the store; SERVING", running.name)
+        return
 
 
 async def serve_forever(

@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import time
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Detector", "DetectorConfig", "InputSpec", "ModelMetadata", "NotFittedError", "StreamState"]
+__all__ = [
+    "Detector", "DetectorConfig", "InputSpec", "ModelMetadata", "NotFittedError", "StreamState", "TensorGraph",
+]
 
 WEIGHTS_FILE = "weights.safetensors"
 METADATA_FILE = "metadata.json"
@@ -28,6 +31,21 @@ StreamState = dict[str, np.ndarray]
 
 class NotFittedError(RuntimeError):
     """Raised when a detector is used before ``fit`` or ``load``."""
+
+
+@dataclass(frozen=True)
+class TensorGraph:
+    """A detector's scoring as one pure tensor graph, for export (TorchScript in a Triton repository).
+
+    ``module(*example)`` returns one tensor per ``outputs`` entry, in order. Every tensor has a leading
+    batch axis of at most ``max_batch_size``; the ``(name, v2 datatype, dims)`` signatures exclude it.
+    """
+
+    module: Any  # a torch.nn.Module in eval mode
+    example: tuple[Any, ...]  # example inputs (torch tensors) for tracing
+    inputs: tuple[tuple[str, str, tuple[int, ...]], ...]
+    outputs: tuple[tuple[str, str, tuple[int, ...]], ...]
+    max_batch_size: int
 
 
 class DetectorConfig(BaseModel):
@@ -146,6 +164,10 @@ class Detector(ABC):
     ) -> tuple[np.ndarray, StreamState]:
         """Score newly arrived ``points`` given ``state``; return scores ``(k,)`` and the new state."""
         raise NotImplementedError(f"{self.name} does not support streaming")
+
+    def tensor_graph(self) -> TensorGraph | None:
+        """Scoring as one exportable tensor graph, or None when it is not one (the default)."""
+        return None
 
     def metadata(self) -> ModelMetadata:
         """The metadata written beside the weights."""

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, Field
 
 from services.core.backends import BackendSettings
+from services.core.tls import ServerTLSSettings
 
 __all__ = ["ServiceSettings", "load_settings"]
 
@@ -29,6 +30,7 @@ class ServiceSettings(BaseModel):
     backend: BackendSettings = Field(default_factory=BackendSettings)
     max_request_bytes: int = Field(64 * 1024 * 1024, description="Largest tensor accepted, in bytes.")
     metrics_port: int | None = Field(None, description="Port of the Prometheus /metrics HTTP endpoint; None = off.")
+    tls: ServerTLSSettings | None = Field(None, description="Serve gRPC over TLS (mTLS with a client CA).")
 
 
 Settings = TypeVar("Settings", bound=BaseModel)

@@ -176,3 +176,36 @@ def test_streaming_through_the_gateway(stack: SimpleNamespace, normal_series: np
     with pytest.raises(grpc.RpcError) as caught:
         list(stack.gateway.StreamDetect(iter([gateway_pb2.StreamDetectRequest()]), timeout=10))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "timeseries" in caught.value.details()
+
+
+def test_declared_serve_app_as_kuberay_deploys_it(model_store: Path, ray_cluster: str, loop_thread: LoopThread,
+                                                  normal_series: np.ndarray) -> None:
+    """The RayService path: Serve builds the app from the chart's declared config, the service attaches by name."""
+    from ray import serve
+    from ray.serve.schema import ServeDeploySchema
+
+    from services.core.backends import BackendSettings, make_backend
+    from services.core.backends.ray_serve import build_app
+    from services.core.store import ModelStore
+    from services.timeseries.detectors.comet import CometDetector
+
+    declared = ServeDeploySchema.model_validate({"applications": [{  # the shape the Helm chart renders
+        "name": "timeseries-declared", "route_prefix": None,
+        "import_path": "services.core.backends.ray_serve:build_app",
+        "args": {"service": "timeseries", "detector": "comet", "version": "latest", "store_root": str(model_store),
+                 "backend": {"kind": "ray", "max_batch_size": 4, "torch_threads": 1}},
+        "deployments": [{"name": "timeseries-comet", "num_replicas": 1, "ray_actor_options": {"num_cpus": 0.25}}],
+    }]})
+    app_config = declared.applications[0]
+    serve.run(build_app(app_config.args), name=app_config.name, route_prefix=None)
+    stored = ModelStore(model_store).resolve("timeseries", "comet")
+    settings = BackendSettings(kind="ray", ray_serve_app="timeseries-declared", ray_temp_dir=ray_cluster)
+    backend = make_backend(settings, stored, CometDetector)
+    try:
+        remote = loop_thread.run(backend.score(normal_series[:300]))
+        np.testing.assert_allclose(remote, CometDetector.load(stored.path).score(normal_series[:300]),
+                                   rtol=1e-5, atol=1e-6)
+    finally:
+        loop_thread.run(backend.close())  # attached, not owned: the declared app stays
+        assert "timeseries-declared" in serve.status().applications
+        serve.delete("timeseries-declared")

@@ -367,3 +367,16 @@ def test_metrics_and_openapi(stack: Stack) -> None:
     assert stack.up.http.get("/docs").status_code == 200
     unknown = stack.up.http.get("/v2/nothing")
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_one_service_down_keeps_the_gateway_in_rotation(stack: Stack) -> None:
+    routes = {"timeseries": stack.up.running.settings.routes["timeseries"], "vision": stack.dead_address}
+    running = stack.loop.run(start_gateway(GatewaySettings(
+        grpc_address="127.0.0.1:0", http_address="127.0.0.1:0", routes=routes, health_timeout_s=0.5)))
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{running.http_port}", timeout=10.0) as http:
+            ready = http.get("/readyz")
+            assert ready.status_code == 200 and ready.json()["not_ready"] == ["vision"]
+            assert http.get("/readyz", params={"all": "true"}).status_code == 503
+    finally:
+        stack.loop.run(running.stop(grace=0.1))

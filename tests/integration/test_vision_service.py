@@ -78,6 +78,9 @@ def test_detect_through_gateway_returns_maps_at_input_size(stack: SimpleNamespac
     assert to_numpy(defect.anomaly_map).shape == (80, 96) and to_numpy(ok.anomaly_map).shape == (SIZE, SIZE)
     assert np.asarray(Image.open(io.BytesIO(defect.heatmap_png))).shape == (80, 96, 3)
     assert 0 < defect.p_value <= 1 and 0 < ok.p_value <= 1
+    heat = to_numpy(defect.anomaly_map)
+    mask = np.asarray(Image.fromarray(crops.mask.astype(np.uint8) * 255).resize((96, 80), Image.NEAREST)) > 0
+    assert heat[mask].mean() > heat[~mask].mean(), "the map is not hotter on the defect than off it"
 
 
 def test_rest_png_upload(stack: SimpleNamespace, crops: SimpleNamespace) -> None:

@@ -1,3 +1,5 @@
+from polyad.graph.v1 import graph_pb2 as _graph_pb2
+from polyad.logs.v1 import logs_pb2 as _logs_pb2
 from polyad.timeseries.v1 import timeseries_pb2 as _timeseries_pb2
 from polyad.vision.v1 import vision_pb2 as _vision_pb2
 from google.protobuf.internal import containers as _containers
@@ -9,36 +11,48 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class DetectRequest(_message.Message):
-    __slots__ = ("timeseries", "vision")
+    __slots__ = ("timeseries", "vision", "logs", "graph")
     TIMESERIES_FIELD_NUMBER: _ClassVar[int]
     VISION_FIELD_NUMBER: _ClassVar[int]
+    LOGS_FIELD_NUMBER: _ClassVar[int]
+    GRAPH_FIELD_NUMBER: _ClassVar[int]
     timeseries: _timeseries_pb2.DetectRequest
     vision: _vision_pb2.DetectRequest
-    def __init__(self, timeseries: _Optional[_Union[_timeseries_pb2.DetectRequest, _Mapping]] = ..., vision: _Optional[_Union[_vision_pb2.DetectRequest, _Mapping]] = ...) -> None: ...
+    logs: _logs_pb2.DetectRequest
+    graph: _graph_pb2.DetectRequest
+    def __init__(self, timeseries: _Optional[_Union[_timeseries_pb2.DetectRequest, _Mapping]] = ..., vision: _Optional[_Union[_vision_pb2.DetectRequest, _Mapping]] = ..., logs: _Optional[_Union[_logs_pb2.DetectRequest, _Mapping]] = ..., graph: _Optional[_Union[_graph_pb2.DetectRequest, _Mapping]] = ...) -> None: ...
 
 class DetectResponse(_message.Message):
-    __slots__ = ("service", "timeseries", "vision")
+    __slots__ = ("service", "timeseries", "vision", "logs", "graph")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     TIMESERIES_FIELD_NUMBER: _ClassVar[int]
     VISION_FIELD_NUMBER: _ClassVar[int]
+    LOGS_FIELD_NUMBER: _ClassVar[int]
+    GRAPH_FIELD_NUMBER: _ClassVar[int]
     service: str
     timeseries: _timeseries_pb2.DetectResponse
     vision: _vision_pb2.DetectResponse
-    def __init__(self, service: _Optional[str] = ..., timeseries: _Optional[_Union[_timeseries_pb2.DetectResponse, _Mapping]] = ..., vision: _Optional[_Union[_vision_pb2.DetectResponse, _Mapping]] = ...) -> None: ...
+    logs: _logs_pb2.DetectResponse
+    graph: _graph_pb2.DetectResponse
+    def __init__(self, service: _Optional[str] = ..., timeseries: _Optional[_Union[_timeseries_pb2.DetectResponse, _Mapping]] = ..., vision: _Optional[_Union[_vision_pb2.DetectResponse, _Mapping]] = ..., logs: _Optional[_Union[_logs_pb2.DetectResponse, _Mapping]] = ..., graph: _Optional[_Union[_graph_pb2.DetectResponse, _Mapping]] = ...) -> None: ...
 
 class StreamDetectRequest(_message.Message):
-    __slots__ = ("timeseries",)
+    __slots__ = ("timeseries", "logs")
     TIMESERIES_FIELD_NUMBER: _ClassVar[int]
+    LOGS_FIELD_NUMBER: _ClassVar[int]
     timeseries: _timeseries_pb2.StreamDetectRequest
-    def __init__(self, timeseries: _Optional[_Union[_timeseries_pb2.StreamDetectRequest, _Mapping]] = ...) -> None: ...
+    logs: _logs_pb2.StreamDetectRequest
+    def __init__(self, timeseries: _Optional[_Union[_timeseries_pb2.StreamDetectRequest, _Mapping]] = ..., logs: _Optional[_Union[_logs_pb2.StreamDetectRequest, _Mapping]] = ...) -> None: ...
 
 class StreamDetectResponse(_message.Message):
-    __slots__ = ("service", "timeseries")
+    __slots__ = ("service", "timeseries", "logs")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     TIMESERIES_FIELD_NUMBER: _ClassVar[int]
+    LOGS_FIELD_NUMBER: _ClassVar[int]
     service: str
     timeseries: _timeseries_pb2.StreamDetectResponse
-    def __init__(self, service: _Optional[str] = ..., timeseries: _Optional[_Union[_timeseries_pb2.StreamDetectResponse, _Mapping]] = ...) -> None: ...
+    logs: _logs_pb2.StreamDetectResponse
+    def __init__(self, service: _Optional[str] = ..., timeseries: _Optional[_Union[_timeseries_pb2.StreamDetectResponse, _Mapping]] = ..., logs: _Optional[_Union[_logs_pb2.StreamDetectResponse, _Mapping]] = ...) -> None: ...
 
 class ListServicesRequest(_message.Message):
     __slots__ = ()

@@ -1,4 +1,4 @@
-"""Backends run a stored detector version: ``inline`` (in process) or ``ray`` (Ray Serve replicas)."""
+"""Backends run a stored detector version: ``inline`` (in process), ``ray`` (Ray Serve replicas) or ``triton``."""
 
 from services.core.backends.base import Backend, BackendSettings, make_backend
 

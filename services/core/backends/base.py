@@ -1,4 +1,4 @@
-"""The backend interface: the same service code runs a detector in process or on Ray Serve."""
+"""The backend interface: the same service code runs a detector in process, on Ray Serve or on Triton."""
 
 from __future__ import annotations
 
@@ -17,10 +17,13 @@ __all__ = ["Backend", "BackendSettings", "make_backend"]
 class BackendSettings(BaseModel):
     """Where and how models run; the same fields drive the Helm chart's RayService values."""
 
-    kind: Literal["inline", "ray"] = "inline"
+    kind: Literal["inline", "ray", "triton"] = "inline"
     inline_threads: int = Field(1, ge=1, description="Worker threads scoring in process.")
     ray_address: str | None = Field(None, description="Ray cluster address; None starts or joins a local Ray.")
     ray_namespace: str = "polyad"
+    ray_serve_app: str | None = Field(
+        None, description="Attach to this Serve application (declared by a KubeRay RayService) instead of deploying."
+    )
     ray_temp_dir: str | None = Field(None, description="Ray's temporary directory (sockets, logs).")
     num_replicas: int = Field(1, ge=1)
     num_cpus: float = Field(1.0, ge=0)
@@ -32,6 +35,11 @@ class BackendSettings(BaseModel):
     min_replicas: int = Field(1, ge=0)
     max_replicas: int = Field(2, ge=1)
     torch_threads: int = Field(1, ge=1, description="torch intra-op threads per replica (inline: per process).")
+    triton_url: str = Field("127.0.0.1:8001", description="Triton server's gRPC host:port (kind triton).")
+    triton_model_repository: str | None = Field(
+        None, description="Triton model repository the service exports missing versions into; None = export nothing."
+    )
+    triton_timeout_s: float = Field(30.0, gt=0, description="Timeout of each Triton inference call.")
 
 
 class Backend(ABC):
@@ -66,6 +74,10 @@ def make_backend(
         from services.core.backends.inline import InlineBackend
 
         return InlineBackend(settings, stored, detector_cls)
+    if settings.kind == "triton":
+        from services.core.backends.triton import TritonBackend
+
+        return TritonBackend(settings, stored, detector_cls)
     from services.core.backends.ray_serve import RayBackend
 
     return RayBackend(settings, stored, detector_cls)

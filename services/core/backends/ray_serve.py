@@ -20,7 +20,7 @@ from services.core.contract import Detector, StreamState
 from services.core.errors import NotReadyError
 from services.core.store import StoredModel
 
-__all__ = ["DetectorReplica", "RayBackend", "ensure_ray"]
+__all__ = ["DetectorReplica", "RayBackend", "build_app", "ensure_ray"]
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,29 @@ def _replica_class():  # type: ignore[no-untyped-def]
 DetectorReplica = None  # built lazily so importing this module does not import ray
 
 
+def _detector_ref(detector_cls: type[Detector]) -> str:
+    return f"{detector_cls.__module__}:{detector_cls.__qualname__}"
+
+
+def build_app(args: dict):  # type: ignore[no-untyped-def]
+    """Serve application builder for a declared config (KubeRay ``RayService``, ``serve run``).
+
+    ``args``: ``service``, ``detector``, ``version`` (``latest`` or empty = the store's LATEST),
+    ``store_root`` and ``backend`` (BackendSettings fields). Replica count and resources come from
+    the config's ``deployments`` entry, which overrides the defaults set here. A service attaches
+    to the application by name (``BackendSettings.ray_serve_app``).
+    """
+    from services.core import registry
+    from services.core.store import ModelStore
+
+    settings = BackendSettings.model_validate(args.get("backend") or {})
+    version = "" if args.get("version") in (None, "", "latest") else str(args["version"])
+    stored = ModelStore(args.get("store_root")).resolve(args["service"], args["detector"], version)
+    cls = registry.detector_class(stored.service, stored.detector)
+    replica = _replica_class().options(name=f"{stored.service}-{stored.detector}")
+    return replica.bind(str(stored.path), _detector_ref(cls), settings.model_dump())
+
+
 @contextmanager
 def _replica_failures(app_name: str) -> Iterator[None]:
     """A dead, restarting or overloaded replica is UNAVAILABLE (retryable), not an internal error."""
@@ -111,6 +134,11 @@ class RayBackend(Backend):
 
         ensure_ray(settings)
         self._batch_size = BATCH_SIZE.labels(stored.detector)
+        self._owned = settings.ray_serve_app is None
+        if not self._owned:  # a RayService declared the application: attach, never redeploy
+            self.app_name = str(settings.ray_serve_app)
+            self.handle = serve.get_app_handle(self.app_name)
+            return
         self.app_name = f"{stored.service}-{stored.detector}-{stored.version}"
         options: dict = {
             "name": f"{stored.service}-{stored.detector}",
@@ -126,8 +154,7 @@ class RayBackend(Backend):
         else:
             options["num_replicas"] = settings.num_replicas
         replica = _replica_class().options(**options)
-        ref = f"{detector_cls.__module__}:{detector_cls.__qualname__}"
-        app = replica.bind(str(stored.path), ref, settings.model_dump())
+        app = replica.bind(str(stored.path), _detector_ref(detector_cls), settings.model_dump())
         self.handle = serve.run(app, name=self.app_name, route_prefix=None, blocking=False)
 
     async def score(self, item: np.ndarray) -> np.ndarray:
@@ -149,6 +176,8 @@ class RayBackend(Backend):
     async def close(self) -> None:
         from ray import serve
 
+        if not self._owned:
+            return
         try:
             serve.delete(self.app_name, _blocking=False)
         except Exception:

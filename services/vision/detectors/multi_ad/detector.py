@@ -19,6 +19,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import Tensor
 from tqdm.auto import trange
 
+from services.core.contract import TensorGraph
 from services.vision.detectors.base import VisionDetector
 from services.vision.detectors.multi_ad.config import MultiADConfig
 from services.vision.detectors.multi_ad.model import Discriminator, SEStudent, discrepancy
@@ -157,6 +158,13 @@ class MultiADDetector(VisionDetector):
         normalised = (maps / self.scale_.view(1, -1, 1, 1)).mean(1)
         w = self.config.fusion_weight
         return w * probability + (1 - w) * normalised
+
+    def tensor_graph(self) -> TensorGraph:
+        """Scoring as one traceable graph: uint8 images ``(N, S, S, 3)`` → scores ``(N,)``, maps ``(N, S, S)``."""
+        from services.vision.detectors.graph import vision_tensor_graph
+
+        self._check_fitted()
+        return vision_tensor_graph(self)
 
     # -- persistence -------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:

@@ -1,0 +1,139 @@
+"""REST routes of the logs modality: a raw log file uploaded as multipart form data (or a text body)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
+
+from gateway import schemas
+from gateway.dataplane import DataPlane
+from gateway.routing import Router
+from polyad.common.v1 import common_pb2
+from polyad.gateway.v1 import gateway_pb2
+from polyad.logs.v1 import logs_pb2
+from services.core.errors import InvalidInputError
+from services.core.responses import RULES_BY_NAME
+
+__all__ = ["LogsDetectOut", "add_logs_routes", "logs_json"]
+
+
+class LineOut(BaseModel):
+    """One scored line."""
+
+    index: int = Field(description="Position in its session (0-based, blank lines not counted).")
+    text: str = Field(description="The line as decoded (invalid UTF-8 replaced).")
+    score: float = Field(description="Raw line score, higher = more anomalous.")
+
+
+class SessionOut(BaseModel):
+    """One session's verdict."""
+
+    id: str
+    score: float
+    p_value: float
+    anomalous: bool
+    line_count: int
+    top_lines: list[LineOut] = Field(description="The highest-scoring lines: what drove the score.")
+
+
+class LogsDetectOut(BaseModel):
+    """The logs service's answer."""
+
+    service: str
+    model: dict[str, str]
+    rule: str
+    p_value_threshold: float
+    skipped_empty_lines: int
+    truncated_lines: int
+    anomalous_sessions: int
+    results: list[SessionOut]
+
+
+LOG_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {"type": "object", "required": ["file"],
+                           "properties": {"file": {"type": "string", "format": "binary",
+                                                   "description": "A raw log file, one line per event."}}}
+            },
+            "text/plain": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+async def _read_log(request: Request, limit: int) -> tuple[bytes, str]:
+    """The file bytes and its name from a multipart ``file`` field, or the raw body."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        async with request.form(max_files=1, max_fields=16) as form:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise InvalidInputError("multipart field 'file' is missing (or is not a file)")
+            data, name = await upload.read(limit + 1), upload.filename or "log"
+    else:
+        data, name = await request.body(), "log"
+    if len(data) > limit:
+        raise InvalidInputError(f"log upload exceeds the limit of {limit} bytes")
+    if not data.strip():
+        raise InvalidInputError("the log file is empty; expected one log line per line")
+    return data, name.rsplit("/", 1)[-1]
+
+
+def logs_json(response: gateway_pb2.DetectResponse) -> dict[str, Any]:
+    """The JSON body for a logs answer."""
+    answer = response.logs
+    results = [
+        {"id": r.id, "score": r.score, "p_value": r.p_value, "anomalous": r.anomalous, "line_count": r.line_count,
+         "top_lines": [{"index": x.index, "text": x.text, "score": x.score} for x in r.top_lines]}
+        for r in answer.results
+    ]
+    return {
+        "service": response.service,
+        "model": {"detector": answer.model.detector, "version": answer.model.version},
+        "rule": common_pb2.DecisionRule.Name(answer.rule),
+        "p_value_threshold": answer.p_value_threshold,
+        "skipped_empty_lines": answer.input.skipped_empty_lines,
+        "truncated_lines": answer.input.truncated_lines,
+        "anomalous_sessions": sum(r["anomalous"] for r in results),
+        "results": results,
+    }
+
+
+def add_logs_routes(app: FastAPI, dataplane: DataPlane, router: Router) -> None:
+    """Register ``POST /v1/logs/detect/file`` (raw log file upload)."""
+
+    @app.post(
+        "/v1/logs/detect/file",
+        tags=["logs"],
+        response_model=LogsDetectOut,
+        summary="Score an uploaded raw log file (multipart field `file`, or a text body), split into sessions.",
+        openapi_extra=LOG_BODY,
+        responses=schemas.ERROR_RESPONSES,
+    )
+    async def logs_detect_file(
+        request: Request,
+        session_pattern: Annotated[str, Query(description="Regex keying a line's session; empty = model's.")] = "",
+        window_lines: Annotated[int, Query(ge=0, description="Lines per window for unkeyed lines; 0 = model's.")] = 0,
+        rule: Annotated[schemas.Rule, Query(description="Decision rule over the sessions.")] = "alpha",
+        alpha: Annotated[float, Query(gt=0, lt=1, description="Level or FDR target.")] = 0.01,
+        top_lines: Annotated[int, Query(ge=0, le=100, description="Lines listed per session; 0 = 5.")] = 0,
+        detector: Annotated[str, Query(description="Detector; empty = service default.")] = "",
+        version: Annotated[str, Query(description="Model version; empty = latest.")] = "",
+        timeout: Annotated[float | None, Query(gt=0, description="Deadline in seconds.")] = None,
+    ) -> JSONResponse:
+        route = router.get("logs")  # fail fast when not routed, before reading the upload
+        data, name = await _read_log(request, dataplane.settings.max_upload_bytes)
+        message = logs_pb2.DetectRequest(
+            file=logs_pb2.LogFile(name=name, content=data, session_pattern=session_pattern,
+                                  window_lines=window_lines),
+            model=common_pb2.ModelRef(detector=detector, version=version),
+            policy=common_pb2.DecisionPolicy(rule=RULES_BY_NAME[rule], alpha=alpha),
+            top_lines=top_lines,
+        )
+        return JSONResponse(logs_json(await dataplane.forward(route, message, timeout)))

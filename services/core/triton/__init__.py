@@ -1,0 +1,1 @@
+"""Triton model repositories: export detectors' tensor graphs (TorchScript) and serve them with Triton."""

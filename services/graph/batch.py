@@ -1,0 +1,102 @@
+"""The graph container every graph detector takes: one (possibly disjoint-union) attributed graph.
+
+:class:`GraphBatch` is plain numpy so it travels through every backend (Ray pickles it). Edges are
+undirected: :func:`normalise_edges` drops self-loops and duplicates and stores both directions.
+Several snapshots are packed into one batch as a disjoint union (:func:`union`); a k-layer GNN
+never mixes them, so training on the union equals training on each snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+__all__ = ["GraphBatch", "normalise_edges", "restrict_targets", "union"]
+
+
+@dataclass(frozen=True)
+class GraphBatch:
+    """An attributed graph and the nodes of interest.
+
+    x: float32 ``(N, F)`` node features. edge_index: int64 ``(2, E)`` (source, target) rows.
+    edge_time: optional float64 ``(E,)`` timestamps. y: optional int8 ``(N,)`` labels (0 normal,
+    k > 0 anomaly of type k). targets: optional int64 ``(K,)``; scores come back for these
+    nodes in this order, or for every node when None (for ``fit``: the nodes whose labels are used).
+    snapshot: optional int32 ``(N,)`` snapshot index of each node. explain_top_k: how many of the
+    highest-scored targets get per-node evidence from ``score_and_explain``.
+    """
+
+    x: np.ndarray
+    edge_index: np.ndarray
+    edge_time: np.ndarray | None = None
+    y: np.ndarray | None = None
+    targets: np.ndarray | None = None
+    snapshot: np.ndarray | None = None
+    explain_top_k: int = 10
+    normalised: bool = field(default=False, compare=False)
+
+    @property
+    def num_nodes(self) -> int:
+        """N."""
+        return int(self.x.shape[0])
+
+    @property
+    def num_edges(self) -> int:
+        """E (directed entries after normalisation: twice the undirected edges)."""
+        return int(self.edge_index.shape[1])
+
+    @property
+    def target_nodes(self) -> np.ndarray:
+        """The scored nodes ``(K,)`` int64 (every node when ``targets`` is None)."""
+        return np.arange(self.num_nodes, dtype=np.int64) if self.targets is None else self.targets
+
+    def __len__(self) -> int:
+        """Number of scored units (target nodes)."""
+        return int(self.target_nodes.size)
+
+
+def normalise_edges(
+    edge_index: np.ndarray, num_nodes: int, edge_time: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Undirected, loop-free, duplicate-free ``(2, E')`` edges; a duplicate keeps its latest time."""
+    src, dst = edge_index[0].astype(np.int64), edge_index[1].astype(np.int64)
+    keep = src != dst
+    src, dst = src[keep], dst[keep]
+    times = edge_time[keep] if edge_time is not None else None
+    both_src, both_dst = np.concatenate([src, dst]), np.concatenate([dst, src])
+    key = both_src * num_nodes + both_dst
+    if times is None:
+        key = np.unique(key)
+        return np.stack([key // num_nodes, key % num_nodes]), None
+    both_t = np.concatenate([times, times])
+    order = np.lexsort((-both_t, key))  # per key, the latest time first
+    key, both_t = key[order], both_t[order]
+    first = np.ones(key.size, dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    key, both_t = key[first], both_t[first]
+    return np.stack([key // num_nodes, key % num_nodes]), both_t
+
+
+def restrict_targets(batch: GraphBatch, k: int) -> GraphBatch:
+    """The same graph with only its first ``k`` target nodes scored."""
+    return replace(batch, targets=batch.target_nodes[:k].copy())
+
+
+def union(batches: Sequence[GraphBatch]) -> GraphBatch:
+    """Disjoint union of snapshots (same feature width); node ids are offset, targets kept."""
+    if not batches:
+        raise ValueError("union of no graphs")
+    offsets = np.cumsum([0] + [b.num_nodes for b in batches])
+    has_time = all(b.edge_time is not None for b in batches)
+    has_y = all(b.y is not None for b in batches)
+    return GraphBatch(
+        x=np.concatenate([b.x for b in batches]).astype(np.float32),
+        edge_index=np.concatenate([b.edge_index + o for b, o in zip(batches, offsets, strict=False)], axis=1),
+        edge_time=np.concatenate([b.edge_time for b in batches]) if has_time else None,  # type: ignore[misc]
+        y=np.concatenate([b.y for b in batches]).astype(np.int8) if has_y else None,  # type: ignore[misc]
+        targets=np.concatenate([b.target_nodes + o for b, o in zip(batches, offsets, strict=False)]),
+        snapshot=np.concatenate([np.full(b.num_nodes, i, np.int32) for i, b in enumerate(batches)]),
+        normalised=all(b.normalised for b in batches),
+    )

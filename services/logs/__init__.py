@@ -1,0 +1,1 @@
+"""The logs service: parser-free log anomaly detection (ContraLog) over batches and streams."""

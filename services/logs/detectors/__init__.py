@@ -1,0 +1,1 @@
+"""Log anomaly detectors (plugins registered under ``logs.<name>``)."""

@@ -1,0 +1,267 @@
+"""ContraLog detector glue: fit, batch scoring with per-line evidence, streaming and persistence.
+
+Input: a 1-D array ``(n,)`` of sessions, each the session's raw log lines joined by ``\\n`` (str or
+UTF-8 bytes; blank lines are ignored). ``score`` gives float32 ``(n,)`` session scores (the highest
+line or end-of-session score); ``explain`` gives per-line scores float32 ``(n, max_lines)`` padded
+with NaN. A line's score combines the sequence score (distance between the embedding predicted from
+the preceding messages and the actual one) and the message-only score (distance to the nearest
+normal training message), each scaled so the normal 99th percentile is 1.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from services.core.contract import Detector, InputSpec, StreamState
+from services.core.errors import InvalidInputError
+from services.logs.detectors.contralog import stream
+from services.logs.detectors.contralog.config import ContraLogConfig
+from services.logs.detectors.contralog.model import MessageEncoder, ProjectionEncoder, SequenceEncoder
+from services.logs.detectors.contralog.scoring import (
+    contrastive_surprisal,
+    greedy_k_center,
+    nearest_distance,
+    novel_scale,
+    robust_scale,
+    sequence_distances,
+)
+from services.logs.detectors.contralog.tokenizer import BpeTokenizer, coarse_form, strip_prefix, zero_digits
+from services.logs.detectors.contralog.training import train
+from services.logs.text import session_lines
+
+__all__ = ["ContraLogConfig", "ContraLogDetector"]
+
+MEMORY_POOL = 20_000
+
+
+class ContraLogDetector(Detector):
+    """Parser-free log anomaly detection by predicting continuous message embeddings (ContraLog)."""
+
+    name = "contralog"
+    modality = "logs"
+    Config = ContraLogConfig
+    config: ContraLogConfig
+
+    def __init__(self, config: ContraLogConfig | dict[str, Any] | None = None, **overrides: Any) -> None:
+        super().__init__(config, **overrides)
+        self.tokenizer_: BpeTokenizer | None = None
+        self.encoder_: nn.Module | None = None
+        self.net_: SequenceEncoder | None = None
+        self.memory_: Tensor | None = None
+        self.memory_coarse_: Tensor | None = None
+        self.scales_ = np.array([0.0, 1.0, 0.0, 1.0])  # sequence median, scale; message median, scale
+
+    # -- input ------------------------------------------------------------------------------
+    def input_spec(self) -> InputSpec:
+        return InputSpec(dtype="uint8", shape=[-1], description=(
+            "Sessions (n,): each the UTF-8 text of one session's raw log lines joined by '\\n'. "
+            "Scores are per session (n,); explain gives per-line scores (n, max_lines), NaN-padded."))
+
+    def validate_input(self, batch: np.ndarray) -> np.ndarray:
+        array = np.asarray(batch, dtype=object)
+        if array.ndim != 1 or len(array) == 0:
+            raise InvalidInputError(f"expected a 1-D batch of sessions (n,) with n >= 1, got shape {array.shape}")
+        out = np.empty(len(array), dtype=object)
+        for i, session in enumerate(array):
+            if isinstance(session, bytes | np.bytes_):
+                session = bytes(session).decode("utf-8", errors="replace")
+            if not isinstance(session, str):
+                raise InvalidInputError(f"session {i} is a {type(session).__name__}; expected text")
+            if not session.strip():
+                raise InvalidInputError(f"session {i} has no non-blank lines")
+            out[i] = str(session)
+        return out
+
+    # -- messages → embeddings ------------------------------------------------------------------
+    def _messages(self, lines: list[str]) -> list[str]:
+        out = [strip_prefix(line) for line in lines] if self.config.strip_numeric_prefix else list(lines)
+        return [zero_digits(m) for m in out] if self.config.digits == "zero" else out
+
+    def _index(self, sessions: list[list[str]]) -> tuple[list[str], list[np.ndarray]]:
+        """Unique message texts and, per session, each line's index into them (hash dedupe)."""
+        lookup: dict[str, int] = {}
+        ids = [np.array([lookup.setdefault(m, len(lookup)) for m in self._messages(lines)], np.int64)
+               for lines in sessions]
+        return list(lookup), ids
+
+    @staticmethod
+    def _coarse(texts: list[str]) -> Tensor:
+        """Coarse-form ids ``(U,)`` int64 of unique messages (same id = same prediction target)."""
+        return torch.tensor([stream.key_hash(coarse_form(t)) for t in texts], dtype=torch.long)
+
+    def _features(self, texts: list[str]) -> Tensor:
+        if self.config.message_encoder == "minilm":
+            from services.logs.detectors.contralog.minilm import minilm_features
+
+            return torch.from_numpy(minilm_features(texts))
+        return torch.from_numpy(self.tokenizer_.encode(texts))
+
+    def _embed(self, texts: list[str]) -> Tensor:
+        """Unit-norm embeddings ``(U, d)`` of unique messages, in length-sorted batches."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = torch.zeros(len(texts), self.config.d_model)
+        step = self.config.encode_batch
+        for start in range(0, len(order), step):
+            index = order[start:start + step]
+            out[index] = self.encoder_(self._features([texts[i] for i in index]))
+        return out
+
+    def _build(self, vocab_size: int) -> None:
+        cfg = self.config
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            if cfg.message_encoder == "minilm":
+                from services.logs.detectors.contralog.minilm import FEATURES
+
+                self.encoder_ = ProjectionEncoder(FEATURES, cfg.d_model)
+            else:
+                self.encoder_ = MessageEncoder(vocab_size, cfg.d_model, cfg.max_tokens, cfg.message_layers,
+                                               cfg.n_heads)
+            self.net_ = SequenceEncoder(cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.window)
+        self.encoder_.eval()
+        self.net_.eval()
+
+    # -- fit ----------------------------------------------------------------------------------
+    def _fit(self, data: np.ndarray) -> dict[str, Any]:
+        cfg = self.config
+        sessions = [session_lines(s) for s in data]
+        n_stats = int(len(sessions) * cfg.stats_fraction) if len(sessions) >= 20 else 0
+        fit_part = sessions[: len(sessions) - n_stats]
+        texts, ids = self._index(fit_part)
+        if cfg.message_encoder == "bpe":
+            self.tokenizer_ = BpeTokenizer.train(texts, cfg.vocab_size, cfg.max_tokens)
+        self._build(self.tokenizer_.vocab_size if self.tokenizer_ else 0)
+        features = self._features(texts)
+
+        def encode(unique: np.ndarray) -> Tensor:
+            x = features[torch.from_numpy(unique)]
+            if cfg.message_encoder == "bpe":
+                x = x[:, : max(1, int((x != 0).sum(1).max()))]
+            return self.encoder_(x)
+
+        self.encoder_.train()
+        self.net_.train()
+        coarse = self._coarse(texts)
+        loss = train(encode, self.net_, [*self.encoder_.parameters(), *self.net_.parameters()], ids, coarse, cfg)
+        self.encoder_.eval()
+        self.net_.eval()
+        with torch.no_grad():
+            embeddings = self._embed(texts)
+            generator = torch.Generator().manual_seed(cfg.seed)
+            picked = torch.randperm(len(embeddings), generator=generator)[:MEMORY_POOL]
+            chosen = picked[greedy_k_center(embeddings[picked], cfg.memory_size, generator)]
+            self.memory_, self.memory_coarse_ = embeddings[chosen].clone(), coarse[chosen].clone()
+        seq, msg = self._raw_distances(sessions[len(fit_part):] or fit_part)
+        self.scales_ = np.array([*robust_scale(torch.cat(seq)), *novel_scale(torch.cat(msg))])
+        return {
+            "n_sessions": len(sessions), "n_lines": int(sum(len(s) for s in sessions)),
+            "unique_messages": len(texts), "stats_sessions": n_stats, "final_loss": round(loss, 5),
+            "vocab_size": self.tokenizer_.vocab_size if self.tokenizer_ else 0,
+            "memory_size": len(self.memory_),
+        }
+
+    # -- scoring --------------------------------------------------------------------------------
+    def _raw_distances(self, sessions: list[list[str]]) -> tuple[list[Tensor], list[Tensor]]:
+        """Per session: sequence distances ``(L + 1,)`` (last = end of session), message distances ``(L,)``."""
+        texts, ids = self._index(sessions)
+        with torch.no_grad():
+            embeddings = self._embed(texts)
+            message = nearest_distance(embeddings, self.memory_)
+            sequence = sequence_distances(self.net_, embeddings, self._coarse(texts), ids, self.config.chunk_lines,
+                                          self.distance)
+        return sequence, [message[torch.from_numpy(i)] for i in ids]
+
+    def distance(self, predictions: Tensor, targets: Tensor, target_coarse: Tensor) -> Tensor:
+        """Sequence distance of predictions to actual embeddings (``(..., d)`` each, coarse ids ``(...)``)."""
+        if self.config.sequence_score == "cosine":
+            return 1.0 - (predictions * targets).sum(-1)
+        return contrastive_surprisal(predictions, targets, target_coarse, self.memory_, self.memory_coarse_,
+                                     self.config.temperature)
+
+    def combine(self, sequence: np.ndarray, message: np.ndarray) -> np.ndarray:
+        """Line scores from raw sequence and message distances (same shape); see ``score_mode``."""
+        m0, s0, m1, s1 = self.scales_
+        z_seq, z_msg = (sequence - m0) / s0, (message - m1) / s1
+        mode = self.config.score_mode
+        if mode == "sequence":
+            return z_seq
+        if mode == "message":
+            return z_msg
+        return np.maximum(z_seq, self.config.message_weight * z_msg)
+
+    def end_score(self, sequence: float) -> float:
+        """The end-of-session score from its raw sequence distance (-inf in 'message' mode)."""
+        if self.config.score_mode == "message":
+            return float("-inf")
+        return (sequence - self.scales_[0]) / self.scales_[1]
+
+    def _line_scores(self, batch: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+        sequence, message = self._raw_distances([session_lines(s) for s in batch])
+        lines, sessions = [], []
+        for seq, msg in zip(sequence, message, strict=True):
+            line = self.combine(seq[:-1].numpy().astype(np.float64), msg.numpy().astype(np.float64))
+            lines.append(line.astype(np.float32))
+            sessions.append(max(float(line.max()), self.end_score(float(seq[-1]))))
+        return lines, np.asarray(sessions, dtype=np.float32)
+
+    def _score(self, batch: np.ndarray) -> np.ndarray:
+        return self._line_scores(batch)[1]
+
+    def score_and_explain(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Session scores ``(n,)`` and per-line scores ``(n, max_lines)`` float32, NaN-padded."""
+        self._check_fitted()
+        lines, scores = self._line_scores(self.validate_input(batch))
+        out = np.full((len(lines), max(len(x) for x in lines)), np.nan, dtype=np.float32)
+        for row, line in enumerate(lines):
+            out[row, : len(line)] = line
+        return scores, out
+
+    def explain(self, batch: np.ndarray) -> np.ndarray:
+        return self.score_and_explain(batch)[1]
+
+    def score_many(self, batches: list[np.ndarray]) -> list[np.ndarray]:
+        """Score several batches in one fused pass (what Ray's dynamic batching calls)."""
+        self._check_fitted()
+        checked = [self.validate_input(b) for b in batches]
+        scores = self._score(np.concatenate(checked))
+        bounds = np.cumsum([0, *(len(b) for b in checked)])
+        return [scores[a:b] for a, b in itertools.pairwise(bounds)]
+
+    # -- streaming ------------------------------------------------------------------------------
+    def initial_stream_state(self) -> StreamState:
+        self._check_fitted()
+        return stream.empty_state(self.net_, self.config.d_model)
+
+    def stream_step(self, points: np.ndarray, state: StreamState, adapt: bool) -> tuple[np.ndarray, StreamState]:
+        """Rows ``(k, 2)`` of (session key, line); an empty line closes that session.
+
+        Returns ``(k,)`` float32: each line's score, and for a close row the session's score.
+        """
+        self._check_fitted()
+        return stream.step(self, stream.check_points(points), state)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        state = {f"encoder.{k}": v.detach().numpy().copy() for k, v in self.encoder_.state_dict().items()}
+        state.update({f"net.{k}": v.detach().numpy().copy() for k, v in self.net_.state_dict().items()})
+        state.update(memory=self.memory_.numpy().copy(), memory_coarse=self.memory_coarse_.numpy().copy(),
+                     scales=self.scales_.astype(np.float64))
+        if self.tokenizer_ is not None:
+            state["tokenizer_json"] = self.tokenizer_.to_array()
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        if "tokenizer_json" in state:
+            self.tokenizer_ = BpeTokenizer.from_array(state["tokenizer_json"], self.config.max_tokens)
+        self._build(self.tokenizer_.vocab_size if self.tokenizer_ else 0)
+        for prefix, module in (("encoder.", self.encoder_), ("net.", self.net_)):
+            module.load_state_dict({k[len(prefix):]: torch.from_numpy(v.copy()) for k, v in state.items()
+                                    if k.startswith(prefix)})
+        self.memory_ = torch.from_numpy(state["memory"].copy())
+        self.memory_coarse_ = torch.from_numpy(state["memory_coarse"].copy())
+        self.scales_ = state["scales"].astype(np.float64)

@@ -1,0 +1,121 @@
+"""Scoring pieces: sessions through the sequence encoder in cached chunks, nearest-memory distances,
+robust score scaling, and the k-center memory selection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from services.logs.detectors.contralog.model import SequenceEncoder
+
+__all__ = ["Distance", "contrastive_surprisal", "greedy_k_center", "nearest_distance", "novel_scale",
+           "robust_scale", "sequence_distances"]
+
+Distance = Callable[[Tensor, Tensor, Tensor], Tensor]
+"""(predictions ``(..., d)``, actual embeddings ``(..., d)``, their coarse ids ``(...)``) → distances ``(...)``."""
+
+EOS_COARSE = -1
+"""Coarse id of the end-of-session target."""
+
+MAX_POSITIONS = 8_192  # sessions × positions per sequence-encoder pass (bounds the (P, memory) logits)
+
+
+def sequence_distances(
+    net: SequenceEncoder, embeddings: Tensor, coarse: Tensor, sessions: list[np.ndarray], chunk: int,
+    distance: Distance,
+) -> list[Tensor]:
+    """Per session ``(L + 1,)`` distances ``distance(predicted, actual)``: L lines, then the end of session.
+
+    ``sessions`` hold indices into ``embeddings`` ``(U, d)`` (coarse ids ``(U,)``); sessions are batched
+    by length and run ``chunk`` positions at a time, carrying the attention cache between chunks.
+    """
+    order = sorted(range(len(sessions)), key=lambda i: len(sessions[i]))
+    out: list[Tensor | None] = [None] * len(sessions)
+    eos, start = net.eos_target(), 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and (end + 1 - start) * min(len(sessions[order[end]]) + 1, chunk) <= MAX_POSITIONS:
+            end += 1
+        group, start = order[start:end], end
+        lengths = torch.tensor([len(sessions[i]) + 1 for i in group])
+        t = int(lengths.max())
+        index = torch.full((len(group), t), -1, dtype=torch.long)
+        for row, i in enumerate(group):
+            index[row, : len(sessions[i])] = torch.from_numpy(sessions[i])
+        table = torch.cat([embeddings, eos[None], net.bos[None]])  # -1 → BOS, U → EOS
+        target_index = torch.where(index < 0, len(embeddings), index)
+        targets = table[target_index]  # (B, T, d): lines, then EOS
+        target_coarse = torch.cat([coarse, torch.tensor([EOS_COARSE, EOS_COARSE])])[target_index]
+        inputs = torch.cat([net.bos.expand(len(group), 1, -1), table[index[:, :-1]]], dim=1)
+        cache, parts = net.empty_cache(len(group)), []
+        for begin in range(0, t, chunk):
+            step = (lengths - begin).clamp(0, chunk)
+            predictions, cache = net(inputs[:, begin:begin + chunk], cache, step)
+            parts.append(distance(predictions, targets[:, begin:begin + chunk], target_coarse[:, begin:begin + chunk]))
+        distances = torch.cat(parts, dim=1)
+        for row, i in enumerate(group):
+            out[i] = distances[row, : int(lengths[row])]
+    return out  # type: ignore[return-value]
+
+
+def nearest_distance(embeddings: Tensor, memory: Tensor, chunk: int = 4096) -> Tensor:
+    """``1 - max cos`` of each embedding ``(N, d)`` to the memory ``(M, d)`` (both unit norm) → ``(N,)``."""
+    parts = [1.0 - (embeddings[i:i + chunk] @ memory.T).amax(1) for i in range(0, len(embeddings), chunk)]
+    return torch.cat(parts) if parts else embeddings.new_zeros(0)
+
+
+def novel_scale(distances: Tensor, min_count: int = 20) -> tuple[float, float]:
+    """(median, scale) of message-only distances: the scale comes from the lines that are *not* exact
+    copies of a memory entry (distance > 0), so it measures how far normal new variants lie; with
+    fewer than ``min_count`` such lines it falls back to :func:`robust_scale`."""
+    novel = distances[distances > 1e-4]
+    if len(novel) < min_count:
+        return robust_scale(distances)
+    median = float(distances.double().median())
+    return median, max(float(torch.quantile(novel.double(), 0.99)) - median, 1e-2)
+
+
+def robust_scale(values: Tensor) -> tuple[float, float]:
+    """(median, scale) of normal scores: scaled scores put the normal 99th percentile near 1.
+
+    The scale is ``q99 − median``, but at least a third of ``q99.9 − median`` and 0.01, so a score
+    that is almost always 0 (messages seen in training) does not turn tiny distances into huge scores.
+    """
+    values = values.double()
+    median = float(values.median())
+    q99, q999 = (float(torch.quantile(values, q)) for q in (0.99, 0.999))
+    return median, max(q99 - median, (q999 - median) / 3.0, 1e-2)
+
+
+def greedy_k_center(points: Tensor, k: int, generator: torch.Generator) -> Tensor:
+    """Indices ``(min(k, N),)`` of a greedy k-center cover of unit vectors ``(N, d)`` (cosine distance)."""
+    n = len(points)
+    if n <= k:
+        return torch.arange(n)
+    chosen = [int(torch.randint(n, (1,), generator=generator))]
+    distance = 1.0 - points @ points[chosen[0]]
+    for _ in range(k - 1):
+        nxt = int(distance.argmax())
+        chosen.append(nxt)
+        distance = torch.minimum(distance, 1.0 - points @ points[nxt])
+    return torch.tensor(chosen)
+
+
+def contrastive_surprisal(
+    predictions: Tensor, targets: Tensor, target_coarse: Tensor, memory: Tensor, memory_coarse: Tensor,
+    temperature: float,
+) -> Tensor:
+    """``-log`` InfoNCE probability of the actual message (pooled with the normal memory entries of the
+    same coarse form) against the actual embedding and the normal memory ``(M, d)``.
+
+    The training objective's own view of a prediction: low when the actual message is among the
+    likely ones, even where several messages may follow (a plain distance is high there).
+    """
+    own = (predictions * targets).sum(-1, keepdim=True) / temperature
+    logits = predictions @ memory.T / temperature
+    same = memory_coarse == target_coarse.unsqueeze(-1)
+    pooled = torch.cat([own, logits.masked_fill(~same, float("-inf"))], dim=-1)
+    return torch.logsumexp(torch.cat([own, logits], dim=-1), dim=-1) - torch.logsumexp(pooled, dim=-1)

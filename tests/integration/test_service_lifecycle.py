@@ -1,0 +1,45 @@
+"""A service started before any model exists reports NOT_SERVING, then SERVING once one is trained."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.conftest import TINY_COMET
+from tests.support.loop import LoopThread
+from tests.support.services import start_timeseries
+
+SERVICE = "polyad.timeseries.v1.TimeSeriesService"
+
+
+def _status(stub: health_pb2_grpc.HealthStub) -> int:
+    return stub.Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=5).status
+
+
+def test_serving_starts_when_a_model_lands_in_the_store(
+    loop_thread: LoopThread, tmp_path: Path, normal_series: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.core import app
+    from services.core.store import ModelStore
+    from services.core.training import chronological_split, fit_and_store
+    from services.timeseries.detectors.comet import CometDetector
+
+    monkeypatch.setattr(app, "MODEL_POLL_S", 0.1)
+    service = start_timeseries(loop_thread, tmp_path)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{service.port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            assert _status(health) == health_pb2.HealthCheckResponse.NOT_SERVING
+            train, calibration = chronological_split(normal_series[:800], 0.25)  # as `polyad train` would
+            fit_and_store(ModelStore(tmp_path), "timeseries", CometDetector(TINY_COMET), train, calibration)
+            deadline = time.monotonic() + 10
+            while _status(health) != health_pb2.HealthCheckResponse.SERVING:
+                assert time.monotonic() < deadline, "the service did not notice the new model"
+                time.sleep(0.1)
+    finally:
+        loop_thread.run(service.stop())
