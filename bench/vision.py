@@ -25,12 +25,14 @@ import torch
 from _common import print_table
 
 MEMORY_PROBE = """
-import resource, sys, numpy as np, torch
+import sys, numpy as np, torch
 from services.core import registry
 torch.set_num_threads(2)
 detector = registry.detector_class("vision", sys.argv[2]).load(sys.argv[1])
 detector.score_and_explain(np.zeros((8, 256, 256, 3), np.uint8))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024)
+# VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a child of a big process would report the parent's.
+peak_kib = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(peak_kib / 1024 / 1024)
 """
 
 
@@ -66,9 +68,13 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=64)
     parser.add_argument("--test", type=int, default=40)
     parser.add_argument("--quick", action="store_true", help="one category, 24 train / 16 test crops")
+    parser.add_argument("--serving-only", action="store_true",
+                        help="latency and memory only (models fitted on 16 brick crops; no accuracy table)")
     args = parser.parse_args()
     if args.quick:
         args.categories, args.train, args.test = args.categories[:1], 24, 16
+    if args.serving_only:
+        args.categories, args.train, args.test = args.categories[:1], 16, 8
     torch.set_num_threads(2)
     names = registry.service_detectors("vision")
     rows, results, fitted = [], {n: [] for n in names}, {}
@@ -86,11 +92,13 @@ def main() -> None:
         mean = {k: np.mean([r[k] for r in results[name]]) for k in ("image_auroc", "pixel_auroc", "aupro", "fit_s")}
         rows.append(["average", name, *(f"{mean[k]:.3f}" for k in ("image_auroc", "pixel_auroc", "aupro")),
                      f"{mean['fit_s']:.0f}"])
-    print_table(
-        f"Held-out inspection crops ({args.train} normal train, {args.test} test of which half defective; 256×256)",
-        ["category", "detector", "image AUROC", "pixel AUROC", "AUPRO", "fit s"],
-        rows,
-    )
+    if not args.serving_only:
+        print_table(
+            f"Held-out inspection crops ({args.train} normal train, {args.test} test of which half defective; "
+            "256×256)",
+            ["category", "detector", "image AUROC", "pixel AUROC", "AUPRO", "fit s"],
+            rows,
+        )
     serving = []
     for name, (detector, images) in fitted.items():
         serving.append([name, f"{latency_ms(detector, images, 1):.0f}", f"{latency_ms(detector, images, 8):.0f}",

@@ -19,8 +19,8 @@ from polyad.gateway.v1 import gateway_pb2
 from polyad.graph.v1 import graph_pb2
 from services.core.codecs import from_numpy, to_numpy
 from services.core.errors import InvalidInputError
+from services.core.graph_text import parse_edge_list, parse_matrix
 from services.core.responses import RULES_BY_NAME
-from services.graph.edgelist import parse_edge_list, parse_matrix
 
 __all__ = ["GraphDetectIn", "GraphDetectOut", "add_graph_routes", "graph_json"]
 

@@ -43,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a detector on normal data and store a new version")
     train.add_argument("service", choices=SERVICES)
     train.add_argument("--data", help="timeseries: CSV / UCR .txt / TSB-AD CSV; vision: a folder of normal images "
-                       "or an MVTec category; graph: a labelled graph folder (edges + features + labels) or PyG .pt "
-                       "(default: the bundled data)")
+                       "or an MVTec category; logs: a raw log file or a loghub HDFS folder; graph: a labelled graph "
+                       "folder (edges + features + labels) or PyG .pt (default: the bundled or generated data)")
     defaults = " / ".join(f"{name}: {entry.default_detector}" for name, entry in SERVICES.items())
     train.add_argument("--detector", help=f"detector to train (default: {defaults})")
     train.add_argument("--config", default="{}", help="detector configuration overrides as JSON")
@@ -53,14 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     score = sub.add_parser("score", help="score files through the running gateway")
     score.add_argument("service", choices=SERVICES)
-    score.add_argument("files", nargs="+", help="series files (CSV / UCR .txt / TSB-AD CSV), images (PNG/JPEG) "
-                       "or graphs (folder with edges + features, or PyG .pt)")
+    score.add_argument("files", nargs="+", help="series files (CSV / UCR .txt / TSB-AD CSV), images (PNG/JPEG), "
+                       "raw log files, or graphs (folder with edges + features, or PyG .pt)")
     score.add_argument("--gateway", default="127.0.0.1:50051", help="gateway gRPC address")
     score.add_argument("--rule", choices=["alpha", "bh", "by"], default="alpha", help="decision rule")
     score.add_argument("--alpha", type=float, default=0.01, help="level or FDR target")
     score.add_argument("--json", action="store_true", help="print JSON instead of a table")
     score.add_argument("--plot", help="timeseries: write a PNG of the series with flagged regions to this path")
     score.add_argument("--heatmap", help="vision: write <image>.heatmap.png overlays into this folder")
+    score.add_argument("--session-pattern", default="",
+                       help="logs: regex whose first group keys a line's session (default: the model's)")
     score.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the answer")
 
     evaluate = sub.add_parser("eval", help="train on train splits, score held-out test splits, print metrics")

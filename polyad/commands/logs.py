@@ -77,7 +77,8 @@ def score(args: argparse.Namespace) -> int:
         stub = gateway_pb2_grpc.GatewayServiceStub(channel)
         for path in args.files:
             detect = logs_pb2.DetectRequest(
-                file=logs_pb2.LogFile(name=Path(path).name, content=Path(path).read_bytes()), top_lines=3,
+                file=logs_pb2.LogFile(name=Path(path).name, content=Path(path).read_bytes(),
+                                     session_pattern=args.session_pattern), top_lines=3,
                 policy=common_pb2.DecisionPolicy(rule=RULES_BY_NAME[args.rule], alpha=args.alpha))
             try:
                 reply = stub.Detect(gateway_pb2.DetectRequest(logs=detect), timeout=args.timeout).logs

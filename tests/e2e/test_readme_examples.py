@@ -27,7 +27,7 @@ def test_use_from_tritonclient(loop_thread: LoopThread, model_store: Path, capsy
     service = start_timeseries(loop_thread, model_store)
     gateway = start_gateway(loop_thread, {"timeseries": f"127.0.0.1:{service.port}"})
     try:
-        code = python_block("### Use from tritonclient")
+        code = python_block("## Use from tritonclient")
         code = code.replace("127.0.0.1:50051", f"127.0.0.1:{gateway.grpc_port}")
         code = code.replace("127.0.0.1:8080", f"127.0.0.1:{gateway.http_port}")
         namespace: dict = {}

@@ -57,7 +57,7 @@ def stack(loop_thread: LoopThread, tmp_path_factory: pytest.TempPathFactory,
     with grpc.insecure_channel(f"127.0.0.1:{gateway.grpc_port}") as gw, \
             grpc.insecure_channel(f"127.0.0.1:{service.port}") as direct:
         yield SimpleNamespace(gateway=gateway_pb2_grpc.GatewayServiceStub(gw), service=pb_grpc.LogsServiceStub(direct),
-                              http=f"http://127.0.0.1:{gateway.http_port}")
+                              http=f"http://127.0.0.1:{gateway.http_port}", address=f"127.0.0.1:{gateway.grpc_port}")
     loop_thread.run(gateway.stop())
     loop_thread.run(service.stop())
 
@@ -173,6 +173,28 @@ def test_non_utf8_and_long_lines_are_handled_the_documented_way(stack: SimpleNam
     assert result.line_count == 3 and reply.input.truncated_lines == 1 and reply.input.skipped_empty_lines == 1
     texts = {line.text for line in result.top_lines}
     assert "\ufffd( invalid \ufffd bytes" in texts and "y" * 300 in texts
+
+
+def test_cli_score_lists_flagged_sessions_with_their_lines(stack: SimpleNamespace, data: SimpleNamespace,
+                                                           tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Runs before test_fit_and_model_info, which replaces the LATEST model with a barely trained one."""
+    import json
+    import subprocess
+    import sys
+
+    log = tmp_path / "system.log"
+    log.write_text("\n".join([*data.broken, *(line for session in data.normal for line in session)]) + "\n")
+    command = [sys.executable, "-m", "polyad.cli", "score", "logs", str(log), "--gateway", stack.address,
+               "--alpha", "0.05", "--session-pattern", TINY["session_pattern"]]
+    result = subprocess.run([*command, "--json"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)[0]
+    assert report["sessions"] == 1 + len(data.normal)
+    flagged = {item["session"]: item for item in report["flagged"]}
+    assert data.block in flagged, report
+    assert any("IOException: boom" in line["text"] for line in flagged[data.block]["top_lines"])
+    table = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert table.returncode == 0 and "sessions flagged" in table.stdout and data.block in table.stdout
 
 
 def test_fit_and_model_info(stack: SimpleNamespace, data: SimpleNamespace) -> None:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from services.core.errors import InvalidInputError
+from services.core.graph_text import parse_edge_list, parse_labels, parse_matrix
 from services.graph.batch import GraphBatch, normalise_edges, restrict_targets, union
-from services.graph.edgelist import parse_edge_list, parse_labels, parse_matrix
 from services.graph.validation import validate_graph
 
 
@@ -91,3 +91,12 @@ def test_folder_and_pyg_loaders(tmp_path: Path) -> None:
     (tmp_path / "bad.pt").write_bytes(b"not a torch file")
     with pytest.raises(InvalidInputError, match="not a PyG Data"):
         load_graph(tmp_path / "bad.pt")
+
+
+def test_time_window_keeps_recent_edges() -> None:
+    from services.graph.detectors.ego_diffusion import EgoDiffusionDetector
+
+    batch = graph(edge_time=np.array([0.0, 0.0, 5.0, 5.0, 9.0, 10.0]))
+    kept = EgoDiffusionDetector(time_window=2.0).validate_input(batch)
+    assert set(map(tuple, kept.edge_index.T.tolist())) == {(3, 4), (4, 3)} and kept.edge_time.min() >= 8.0
+    assert EgoDiffusionDetector().validate_input(batch).num_edges == 6

@@ -1,4 +1,4 @@
-"""Text formats of graphs (numpy only, so the gateway can parse uploads without the service's dependencies).
+"""Text formats of graphs, numpy only: shared by the graph service (loaders) and the gateway (uploads).
 
 - edge list: one edge per line, ``source target`` or ``source target time``, separated by spaces,
   tabs or commas; ``#`` starts a comment; a first line with letters is a header and skipped.
