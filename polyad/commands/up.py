@@ -1,8 +1,9 @@
 """``polyad up``: the embedded default — every service and the gateway on localhost, supervised.
 
 Each component runs in its own process, so a crash of one never takes the others down; a
-crashed component is restarted (with back-off). The time-series service starts a local Ray and
-serves COMET from Ray Serve replicas. Default models are trained once and cached in the store.
+crashed component is restarted (with back-off). With ``--backend ray`` (the default) this process
+starts one local Ray head and every service serves its model from Ray Serve replicas on it. Default
+models are trained once and cached in the store.
 """
 
 from __future__ import annotations
@@ -105,9 +106,22 @@ def ensure_default_models(store_root: str | None, services: list[str]) -> None:
             console.print(f"[green]{name}[/] {stored.version} stored in {store.root}")
 
 
-def components(args: argparse.Namespace) -> list[Component]:
+def start_shared_ray() -> str:
+    """Start one local Ray head in this (supervising) process; every service joins it. Returns its address."""
+    import ray
+
+    ray.init(include_dashboard=False, namespace="polyad", log_to_driver=False)
+    address = ray.get_runtime_context().gcs_address
+    console.print(f"[green]Ray[/] head at {address} (shared by every service's Serve deployments)")
+    return address
+
+
+def components(args: argparse.Namespace, ray_address: str | None = None) -> list[Component]:
     """One process per domain service, then the gateway that routes to them."""
-    backend = json.dumps({"kind": args.backend, "num_replicas": args.replicas})
+    settings = {"kind": args.backend, "num_replicas": args.replicas}
+    if ray_address is not None:
+        settings["ray_address"] = ray_address
+    backend = json.dumps(settings)
     parts, routes = [], {}
     for service in args.services:
         port = getattr(args, f"{service}_port")
@@ -147,7 +161,8 @@ def run_up(args: argparse.Namespace) -> int:
     if args.services is None:
         args.services = installed_services()
     ensure_default_models(args.store, args.services)
-    parts = components(args)
+    ray_address = start_shared_ray() if args.backend == "ray" else None
+    parts = components(args, ray_address)
 
     def shutdown(*_: object) -> None:
         raise KeyboardInterrupt
@@ -176,4 +191,8 @@ def run_up(args: argparse.Namespace) -> int:
     finally:
         for part in reversed(parts):
             part.stop()
+        if ray_address is not None:
+            import ray
+
+            ray.shutdown()  # stops the head this process started
     return 0

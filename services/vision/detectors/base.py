@@ -118,7 +118,8 @@ class VisionDetector(Detector):
         """Validated ``(N, H, W, 3)`` -> backbone input ``(N, 3, S, S)``."""
         from services.vision.backbone import preprocess
 
-        t = torch.from_numpy(np.ascontiguousarray(images))
+        images = np.ascontiguousarray(images)
+        t = torch.from_numpy(images if images.flags.writeable else images.copy())  # read-only arrays (PIL, mmap)
         if t.dtype != torch.uint8:
             t = t * 255.0
         size = self.config.image_size

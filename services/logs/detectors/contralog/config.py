@@ -45,11 +45,19 @@ class ContraLogConfig(DetectorConfig):
         "contrastive", description="contrastive: -log InfoNCE probability vs the normal memory; cosine: 1 - cos."
     )
     message_weight: float = Field(1.0, ge=0.0, description="Weight of the message-only score in 'combined'.")
+    second_weight: float = Field(
+        0.25, ge=0.0, description="Session score adds this share of its second-highest line score (when > 0)."
+    )
+    repeat_weight: float = Field(
+        0.5, ge=0.0, description="Weight of the repetition score (a message's run length against its normal "
+        "longest run); the session score is the larger of it and the line-based score. 0 = off."
+    )
     strip_numeric_prefix: bool = Field(
         True, description="Drop leading whitespace-separated fields that contain a digit (timestamps, ids)."
     )
-    digits: Literal["zero", "keep"] = Field(
-        "zero", description="zero: digits (and 0x hex digits) become 0 before encoding (lengths kept); keep: raw."
+    digits: Literal["class", "zero", "keep"] = Field(
+        "class", description="zero: digits (and 0x hex digits) become 0 before encoding (lengths kept); class: "
+        "zero, but numbers whose value is zero become 'z' (a numeric class of their own); keep: raw."
     )
     chunk_lines: int = Field(256, ge=8, description="Positions per sequence-encoder pass when scoring.")
     encode_batch: int = Field(2048, ge=1, description="Messages per message-encoder pass.")

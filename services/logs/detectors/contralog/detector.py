@@ -2,10 +2,12 @@
 
 Input: a 1-D array ``(n,)`` of sessions, each the session's raw log lines joined by ``\\n`` (str or
 UTF-8 bytes; blank lines are ignored). ``score`` gives float32 ``(n,)`` session scores (the highest
-line or end-of-session score); ``explain`` gives per-line scores float32 ``(n, max_lines)`` padded
-with NaN. A line's score combines the sequence score (distance between the embedding predicted from
-the preceding messages and the actual one) and the message-only score (distance to the nearest
-normal training message), each scaled so the normal 99th percentile is 1.
+line or end-of-session score plus a share of the second-highest line score, or the repetition score
+of the longest run of one message against its normal longest run, whichever is larger); ``explain``
+gives per-line scores float32 ``(n, max_lines)`` padded with NaN. A line's score combines the
+sequence score (distance between the embedding predicted from the preceding messages and the actual
+one) and the message-only score (distance to the nearest normal training message), each scaled so
+the normal 99th percentile is 1.
 """
 
 from __future__ import annotations
@@ -27,10 +29,22 @@ from services.logs.detectors.contralog.scoring import (
     greedy_k_center,
     nearest_distance,
     novel_scale,
+    repeat_scores,
     robust_scale,
+    run_lengths,
+    run_stats,
     sequence_distances,
+    session_score,
 )
-from services.logs.detectors.contralog.tokenizer import BpeTokenizer, coarse_form, strip_prefix, zero_digits
+from services.logs.detectors.contralog.tokenizer import (
+    BpeTokenizer,
+    coarse_form,
+    numeric_class,
+    strip_prefix,
+    unmark_zero,
+    zero_digits,
+    zero_marked,
+)
 from services.logs.detectors.contralog.training import train
 from services.logs.text import session_lines
 
@@ -54,6 +68,9 @@ class ContraLogDetector(Detector):
         self.net_: SequenceEncoder | None = None
         self.memory_: Tensor | None = None
         self.memory_coarse_: Tensor | None = None
+        self.zero_forms_: set[int] = set()
+        self.repeat_forms_ = np.zeros(0, np.int64)  # coarse ids (sorted) with their normal longest run:
+        self.repeat_stats_ = np.zeros((0, 2), np.float64)  # (median, scale) per form
         self.scales_ = np.array([0.0, 1.0, 0.0, 1.0])  # sequence median, scale; message median, scale
 
     # -- input ------------------------------------------------------------------------------
@@ -80,7 +97,18 @@ class ContraLogDetector(Detector):
     # -- messages → embeddings ------------------------------------------------------------------
     def _messages(self, lines: list[str]) -> list[str]:
         out = [strip_prefix(line) for line in lines] if self.config.strip_numeric_prefix else list(lines)
+        if self.config.digits == "class":
+            return [self._zero_class(numeric_class(m)) for m in out]
         return [zero_digits(m) for m in out] if self.config.digits == "zero" else out
+
+    def _zero_class(self, text: str) -> str:
+        """Keep a zero-class number (``z``) only in messages whose training text never held a zero there
+        (``zero_forms_``): there ``size 0`` is a new prediction target; elsewhere a zero is an ordinary value
+        (a flag, a status) and the text is zeroed as usual."""
+        if not zero_marked(text):
+            return text
+        plain = unmark_zero(text)
+        return plain if stream.key_hash(coarse_form(plain)) in self.zero_forms_ else text
 
     def _index(self, sessions: list[list[str]]) -> tuple[list[str], list[np.ndarray]]:
         """Unique message texts and, per session, each line's index into them (hash dedupe)."""
@@ -95,6 +123,7 @@ class ContraLogDetector(Detector):
         return torch.tensor([stream.key_hash(coarse_form(t)) for t in texts], dtype=torch.long)
 
     def _features(self, texts: list[str]) -> Tensor:
+        texts = [unmark_zero(t) for t in texts] if self.config.digits == "class" else texts
         if self.config.message_encoder == "minilm":
             from services.logs.detectors.contralog.minilm import minilm_features
 
@@ -132,9 +161,15 @@ class ContraLogDetector(Detector):
         sessions = [session_lines(s) for s in data]
         n_stats = int(len(sessions) * cfg.stats_fraction) if len(sessions) >= 20 else 0
         fit_part = sessions[: len(sessions) - n_stats]
+        self.zero_forms_ = set()
         texts, ids = self._index(fit_part)
+        if cfg.digits == "class":
+            self.zero_forms_ = {stream.key_hash(coarse_form(unmark_zero(t))) for t in texts if zero_marked(t)}
+            if self.zero_forms_:
+                texts, ids = self._index(fit_part)
         if cfg.message_encoder == "bpe":
-            self.tokenizer_ = BpeTokenizer.train(texts, cfg.vocab_size, cfg.max_tokens)
+            plain = [unmark_zero(t) for t in texts] if cfg.digits == "class" else texts
+            self.tokenizer_ = BpeTokenizer.train(plain, cfg.vocab_size, cfg.max_tokens)
         self._build(self.tokenizer_.vocab_size if self.tokenizer_ else 0)
         features = self._features(texts)
 
@@ -147,6 +182,7 @@ class ContraLogDetector(Detector):
         self.encoder_.train()
         self.net_.train()
         coarse = self._coarse(texts)
+        self.repeat_forms_, self.repeat_stats_ = run_stats([coarse.numpy()[i] for i in ids])
         loss = train(encode, self.net_, [*self.encoder_.parameters(), *self.net_.parameters()], ids, coarse, cfg)
         self.encoder_.eval()
         self.net_.eval()
@@ -156,7 +192,7 @@ class ContraLogDetector(Detector):
             picked = torch.randperm(len(embeddings), generator=generator)[:MEMORY_POOL]
             chosen = picked[greedy_k_center(embeddings[picked], cfg.memory_size, generator)]
             self.memory_, self.memory_coarse_ = embeddings[chosen].clone(), coarse[chosen].clone()
-        seq, msg = self._raw_distances(sessions[len(fit_part):] or fit_part)
+        seq, msg, _ = self._raw_distances(sessions[len(fit_part):] or fit_part)
         self.scales_ = np.array([*robust_scale(torch.cat(seq)), *novel_scale(torch.cat(msg))])
         return {
             "n_sessions": len(sessions), "n_lines": int(sum(len(s) for s in sessions)),
@@ -166,15 +202,16 @@ class ContraLogDetector(Detector):
         }
 
     # -- scoring --------------------------------------------------------------------------------
-    def _raw_distances(self, sessions: list[list[str]]) -> tuple[list[Tensor], list[Tensor]]:
-        """Per session: sequence distances ``(L + 1,)`` (last = end of session), message distances ``(L,)``."""
+    def _raw_distances(self, sessions: list[list[str]]) -> tuple[list[Tensor], list[Tensor], list[np.ndarray]]:
+        """Per session: sequence distances ``(L + 1,)`` (last = end of session), message distances ``(L,)``,
+        coarse ids ``(L,)``."""
         texts, ids = self._index(sessions)
+        coarse = self._coarse(texts)
         with torch.no_grad():
             embeddings = self._embed(texts)
             message = nearest_distance(embeddings, self.memory_)
-            sequence = sequence_distances(self.net_, embeddings, self._coarse(texts), ids, self.config.chunk_lines,
-                                          self.distance)
-        return sequence, [message[torch.from_numpy(i)] for i in ids]
+            sequence = sequence_distances(self.net_, embeddings, coarse, ids, self.config.chunk_lines, self.distance)
+        return sequence, [message[torch.from_numpy(i)] for i in ids], [coarse.numpy()[i] for i in ids]
 
     def distance(self, predictions: Tensor, targets: Tensor, target_coarse: Tensor) -> Tensor:
         """Sequence distance of predictions to actual embeddings (``(..., d)`` each, coarse ids ``(...)``)."""
@@ -194,6 +231,14 @@ class ContraLogDetector(Detector):
             return z_msg
         return np.maximum(z_seq, self.config.message_weight * z_msg)
 
+    def repeat_score(self, coarse: np.ndarray, runs: np.ndarray) -> np.ndarray:
+        """Per line ``(L,)`` repetition scores (see :func:`repeat_scores`)."""
+        return repeat_scores(coarse, runs, self.repeat_forms_, self.repeat_stats_)
+
+    def session_score(self, best: float, second: float, end: float, repeat: float) -> float:
+        """A session's score from its top two line scores, end score and top repetition score."""
+        return session_score(best, second, end, repeat, self.config.second_weight, self.config.repeat_weight)
+
     def end_score(self, sequence: float) -> float:
         """The end-of-session score from its raw sequence distance (-inf in 'message' mode)."""
         if self.config.score_mode == "message":
@@ -201,12 +246,15 @@ class ContraLogDetector(Detector):
         return (sequence - self.scales_[0]) / self.scales_[1]
 
     def _line_scores(self, batch: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-        sequence, message = self._raw_distances([session_lines(s) for s in batch])
+        sequence, message, coarse = self._raw_distances([session_lines(s) for s in batch])
         lines, sessions = [], []
-        for seq, msg in zip(sequence, message, strict=True):
+        for seq, msg, ids in zip(sequence, message, coarse, strict=True):
             line = self.combine(seq[:-1].numpy().astype(np.float64), msg.numpy().astype(np.float64))
             lines.append(line.astype(np.float32))
-            sessions.append(max(float(line.max()), self.end_score(float(seq[-1]))))
+            top = np.sort(line)[::-1]
+            repeat = self.repeat_score(ids, run_lengths(ids))
+            sessions.append(self.session_score(float(top[0]), float(top[1]) if len(top) > 1 else -np.inf,
+                                               self.end_score(float(seq[-1])), float(repeat.max())))
         return lines, np.asarray(sessions, dtype=np.float32)
 
     def _score(self, batch: np.ndarray) -> np.ndarray:
@@ -250,7 +298,10 @@ class ContraLogDetector(Detector):
         state = {f"encoder.{k}": v.detach().numpy().copy() for k, v in self.encoder_.state_dict().items()}
         state.update({f"net.{k}": v.detach().numpy().copy() for k, v in self.net_.state_dict().items()})
         state.update(memory=self.memory_.numpy().copy(), memory_coarse=self.memory_coarse_.numpy().copy(),
-                     scales=self.scales_.astype(np.float64))
+                     scales=self.scales_.astype(np.float64),
+                     zero_forms=np.array(sorted(self.zero_forms_), dtype=np.int64),
+                     repeat_forms=self.repeat_forms_.astype(np.int64),
+                     repeat_stats=self.repeat_stats_.astype(np.float64))
         if self.tokenizer_ is not None:
             state["tokenizer_json"] = self.tokenizer_.to_array()
         return state
@@ -265,3 +316,6 @@ class ContraLogDetector(Detector):
         self.memory_ = torch.from_numpy(state["memory"].copy())
         self.memory_coarse_ = torch.from_numpy(state["memory_coarse"].copy())
         self.scales_ = state["scales"].astype(np.float64)
+        self.zero_forms_ = {int(v) for v in state.get("zero_forms", np.zeros(0, np.int64))}
+        self.repeat_forms_ = state.get("repeat_forms", np.zeros(0, np.int64)).astype(np.int64)
+        self.repeat_stats_ = state.get("repeat_stats", np.zeros((0, 2))).astype(np.float64).reshape(-1, 2)

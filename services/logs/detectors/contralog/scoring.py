@@ -12,7 +12,7 @@ from torch import Tensor
 from services.logs.detectors.contralog.model import SequenceEncoder
 
 __all__ = ["Distance", "contrastive_surprisal", "greedy_k_center", "nearest_distance", "novel_scale",
-           "robust_scale", "sequence_distances"]
+           "repeat_scores", "robust_scale", "run_lengths", "run_stats", "sequence_distances", "session_score"]
 
 Distance = Callable[[Tensor, Tensor, Tensor], Tensor]
 """(predictions ``(..., d)``, actual embeddings ``(..., d)``, their coarse ids ``(...)``) → distances ``(...)``."""
@@ -119,3 +119,58 @@ def contrastive_surprisal(
     same = memory_coarse == target_coarse.unsqueeze(-1)
     pooled = torch.cat([own, logits.masked_fill(~same, float("-inf"))], dim=-1)
     return torch.logsumexp(torch.cat([own, logits], dim=-1), dim=-1) - torch.logsumexp(pooled, dim=-1)
+
+
+def run_lengths(coarse: np.ndarray, last: int | None = None, run: int = 0) -> np.ndarray:
+    """Per line ``(L,)``: how many consecutive lines up to it (itself included) share its coarse id;
+    ``last`` / ``run`` continue a run from lines scored before (streaming)."""
+    out = np.zeros(len(coarse), np.int64)
+    for i, c in enumerate(coarse.tolist()):
+        run = run + 1 if c == last else 1
+        last = c
+        out[i] = run
+    return out
+
+
+def run_stats(sessions: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Normal repetition per coarse form from training sessions of coarse ids: forms ``(K,)`` int64 and
+    (median, scale) ``(K, 2)`` of the longest run of that form in the sessions that hold it (scale =
+    ``q99 − median``, at least 1)."""
+    longest: dict[int, list[int]] = {}
+    for coarse in sessions:
+        best: dict[int, int] = {}
+        for c, r in zip(coarse.tolist(), run_lengths(coarse).tolist(), strict=True):
+            best[c] = max(best.get(c, 0), r)
+        for c, r in best.items():
+            longest.setdefault(c, []).append(r)
+    forms = np.array(sorted(longest), dtype=np.int64)
+    stats = np.zeros((len(forms), 2), np.float64)
+    for k, c in enumerate(forms.tolist()):
+        values = np.asarray(longest[c], np.float64)
+        median = float(np.median(values))
+        stats[k] = median, max(float(np.quantile(values, 0.99)) - median, 1.0)
+    return forms, stats
+
+
+def repeat_scores(coarse: np.ndarray, runs: np.ndarray, forms: np.ndarray, stats: np.ndarray) -> np.ndarray:
+    """Per line ``(L,)``: its run length scaled by its form's normal longest run, ``(run − median) / scale``
+    (a burst of an ordinary message scores high); ``-inf`` for forms training never saw (the sequence
+    score covers those)."""
+    out = np.full(len(coarse), -np.inf)
+    if len(forms) == 0 or len(coarse) == 0:
+        return out
+    at = np.clip(np.searchsorted(forms, coarse), 0, len(forms) - 1)
+    known = forms[at] == coarse
+    out[known] = (runs[known] - stats[at[known], 0]) / stats[at[known], 1]
+    return out
+
+
+def session_score(best: float, second: float, end: float, repeat: float, second_weight: float,
+                  repeat_weight: float) -> float:
+    """A session's score: its highest line (or end-of-session) score, plus ``second_weight`` times its
+    second-highest line score when positive (several anomalous lines), or ``repeat_weight`` times its
+    highest repetition score, whichever is larger."""
+    score = max(best, end) + second_weight * max(second, 0.0)
+    if repeat_weight > 0.0 and np.isfinite(repeat):
+        score = max(score, repeat_weight * repeat)
+    return score

@@ -1,8 +1,10 @@
 """Streaming ContraLog: many interleaved sessions in one state of named arrays, scored in one pass.
 
 State (``S`` open sessions): ``keys`` ``(S,)`` int64 (hashed session keys), ``prev`` ``(S, d)`` the
-last message embedding, ``count`` ``(S,)`` lines seen, ``best`` ``(S,)`` the highest line score so
-far, and the sequence encoder's attention cache ``cache_k`` / ``cache_v`` ``(S, L, H, C, dh)`` and
+last message embedding, ``count`` ``(S,)`` lines seen, ``best`` / ``second`` ``(S,)`` the two highest
+line scores so far, ``last`` ``(S,)`` the last line's coarse id, ``run`` ``(S,)`` its run length and
+``repeat`` ``(S,)`` the highest repetition score so far, and the sequence encoder's attention cache
+``cache_k`` / ``cache_v`` ``(S, L, H, C, dh)`` and
 ``cache_valid`` ``(S, C)``. Lines of a session get exactly the scores a batch pass over the whole
 session gives (up to float rounding).
 """
@@ -18,7 +20,7 @@ import torch
 from services.core.contract import StreamState
 from services.core.errors import InvalidInputError
 from services.logs.detectors.contralog.model import SequenceEncoder
-from services.logs.detectors.contralog.scoring import EOS_COARSE, nearest_distance
+from services.logs.detectors.contralog.scoring import EOS_COARSE, nearest_distance, run_lengths
 
 if TYPE_CHECKING:
     from services.logs.detectors.contralog.detector import ContraLogDetector
@@ -35,7 +37,9 @@ def empty_state(net: SequenceEncoder, d: int) -> StreamState:
     """The state of a stream with no open session."""
     k, v, valid = (x.numpy() for x in net.empty_cache(0))
     return {"keys": np.zeros(0, np.int64), "prev": np.zeros((0, d), np.float32), "count": np.zeros(0, np.int64),
-            "best": np.zeros(0, np.float32), "cache_k": k, "cache_v": v, "cache_valid": valid}
+            "best": np.zeros(0, np.float32), "second": np.zeros(0, np.float32), "last": np.zeros(0, np.int64),
+            "run": np.zeros(0, np.int64), "repeat": np.zeros(0, np.float32), "cache_k": k, "cache_v": v,
+            "cache_valid": valid}
 
 
 def check_points(points: np.ndarray) -> np.ndarray:
@@ -115,12 +119,18 @@ def _round(det, rows, hashes, row_message, messages, state, scores):  # type: ig
             seq = det.distance(predictions[j, : len(line_rows)], targets, coarse[index]).numpy().astype(np.float64)
             line = det.combine(seq, message[[row_message[r] for r in line_rows]])
             scores[line_rows] = line
-            state["best"][slot] = max(float(state["best"][slot]), float(line.max()))
+            top = sorted([float(state["best"][slot]), float(state["second"][slot]), *line.tolist()])[::-1]
+            state["best"][slot], state["second"][slot] = top[0], top[1]
+            ids = coarse[index].numpy()
+            runs = run_lengths(ids, int(state["last"][slot]) if state["count"][slot] else None, int(state["run"][slot]))
+            state["repeat"][slot] = max(float(state["repeat"][slot]), float(det.repeat_score(ids, runs).max()))
+            state["last"][slot], state["run"][slot] = int(ids[-1]), int(runs[-1])
             state["prev"][slot] = targets[-1].numpy()
             state["count"][slot] += len(line_rows)
         if close_rows:
             end = det.end_score(float(det.distance(predictions[j, len(line_rows)], eos, torch.tensor(EOS_COARSE))))
-            scores[close_rows[0]] = max(float(state["best"][slot]), end)
+            scores[close_rows[0]] = det.session_score(float(state["best"][slot]), float(state["second"][slot]), end,
+                                                      float(state["repeat"][slot]))
             closed.append(slot)
     for name, value in zip(("cache_k", "cache_v", "cache_valid"), new_cache, strict=True):
         state[name][slots.numpy()] = value.numpy()
@@ -136,5 +146,7 @@ def _append(state: StreamState, net: SequenceEncoder, hashes: list[int]) -> Stre
     k, v, valid = (x.numpy() for x in net.empty_cache(n))
     extra = {"keys": np.array(hashes, np.int64), "prev": np.zeros((n, state["prev"].shape[1]), np.float32),
              "count": np.zeros(n, np.int64), "best": np.full(n, -np.inf, np.float32),
+             "second": np.full(n, -np.inf, np.float32), "last": np.zeros(n, np.int64), "run": np.zeros(n, np.int64),
+             "repeat": np.full(n, -np.inf, np.float32),
              "cache_k": k, "cache_v": v, "cache_valid": valid}
     return {name: np.concatenate([state[name], extra[name]]) for name in state}

@@ -10,12 +10,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["BpeTokenizer", "coarse_form", "strip_prefix", "zero_digits"]
+__all__ = ["BpeTokenizer", "coarse_form", "numeric_class", "strip_prefix", "unmark_zero", "zero_digits", "zero_marked"]
 
 _NUMERIC_FIELD = re.compile(r"^(?:\S*\d\S*\s+)+")
 _VARIABLE_WORD = re.compile(r"[^\s/:=,()\[\]]*\d[^\s/:=,()\[\]]*")
 _ALNUM = re.compile(r"[0-9A-Za-z]")
 _ZERO_RUNS = re.compile(r"0+")
+_ZERO_VALUE = re.compile(r"[-+]?0+(?:\.0+)?")
+ZERO_MARK = "z"
+_MARKED_ZERO = re.compile(r"(?<![^\s/:=,()\[\]])([-+]?)z(?![^\s/:=,()\[\]])")
 PAD = "<pad>"
 
 
@@ -29,6 +32,32 @@ def zero_digits(text: str) -> str:
     """In every word that holds a digit, letters and digits → ``0``: ids, addresses, hex values and counts
     keep their shape and length but stop making lines unique."""
     return _VARIABLE_WORD.sub(lambda m: _ALNUM.sub("0", m.group(0)), text)
+
+
+def numeric_class(text: str) -> str:
+    """``zero_digits`` that keeps a coarse numeric class: a number whose value is zero (``0``, ``-0``,
+    ``0.00``) becomes ``z`` (sign kept), every other word with a digit is zeroed as usual. Sign and length
+    (order of magnitude) already survive zeroing; the zero class now does too, and since ``z`` is not a
+    zero it also survives :func:`coarse_form`, so ``size 0`` is a different prediction target from
+    ``size 512``. Idempotent under :func:`zero_digits` (``z`` holds no digit)."""
+
+    def one(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if _ZERO_VALUE.fullmatch(word):
+            return (word[0] if word[0] in "+-" else "") + ZERO_MARK
+        return _ALNUM.sub("0", word)
+
+    return _VARIABLE_WORD.sub(one, text)
+
+
+def unmark_zero(text: str) -> str:
+    """Inverse of the zero class of :func:`numeric_class` (``z`` → ``0``): for coarse forms."""
+    return _MARKED_ZERO.sub(lambda m: m.group(1) + "0", text)
+
+
+def zero_marked(text: str) -> bool:
+    """Whether ``text`` (from :func:`numeric_class`) holds a zero-class number."""
+    return _MARKED_ZERO.search(text) is not None
 
 
 def coarse_form(text: str) -> str:
