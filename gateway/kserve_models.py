@@ -1,7 +1,7 @@
 """The KServe v2 model table and tensor translation (v2 tensors <-> each service's native messages).
 
 Every registered detector of a routed modality that has an adapter here is one v2 model, named
-``<modality>-<detector>`` (``timeseries-comet``, ``vision-multi_ad``); its v2 *version* is the
+``<modality>-<detector>`` (``timeseries-comet``, ``vision-multi_ad``, ``graph-ego_diffusion``); its v2 *version* is the
 model-store version (empty = latest). Tensors:
 
 ==================  =====================================  ===========================================
@@ -12,6 +12,8 @@ timeseries-<det>    ``series`` FP32 ``[-1, C]`` (T, C)      ``scores`` FP32 ``[-
 vision-<det>        ``images`` UINT8 ``[-1, -1, -1, 3]``   ``scores`` FP32 ``[-1]`` (N,), ``p_values``
                     (N, H, W, 3) RGB                       FP64 ``[-1]``, ``anomalous`` BOOL ``[-1]``,
                                                            ``anomaly_map`` FP32 ``[-1, -1, -1]`` (N, H, W)
+graph-<det>         ``node_features`` FP32 ``[-1, F]``,    ``nodes`` INT64, ``scores`` FP32, ``p_values``
+                    ``edge_index`` INT64 ``[2, -1]``       FP64, ``anomalous`` BOOL, each ``[-1]`` (N,)
 ==================  =====================================  ===========================================
 
 Request parameters ``rule`` (``alpha``, ``bh``, ``by``) and ``alpha`` choose the decision policy.
@@ -30,6 +32,7 @@ from google.protobuf.message import Message
 
 from polyad.common.v1 import common_pb2
 from polyad.gateway.v1 import gateway_pb2
+from polyad.graph.v1 import graph_pb2
 from polyad.timeseries.v1 import timeseries_pb2
 from polyad.vision.v1 import vision_pb2
 from services.core import registry
@@ -230,7 +233,39 @@ class ImageAdapter(Adapter):
         return answer.model, out
 
 
-ADAPTERS: dict[str, Adapter] = {adapter.modality: adapter for adapter in (SeriesAdapter(), ImageAdapter())}
+class GraphAdapter(Adapter):
+    """One graph: node features ``(N, F)`` and edges ``(2, E)`` → per-node scores, p-values, flags ``(N,)``."""
+
+    modality = "graph"
+    info_type = graph_pb2.GetModelInfoRequest
+
+    def inputs(self, info: common_pb2.ModelInfo | None) -> tuple[TensorMeta, ...]:
+        shape = list(info.input_shape) if info is not None else []
+        width = shape[1] if len(shape) == 2 and shape[1] > 0 else -1
+        return (TensorMeta("node_features", "FP32", (-1, width)), TensorMeta("edge_index", "INT64", (2, -1)))
+
+    def outputs(self) -> tuple[TensorMeta, ...]:
+        return (TensorMeta("nodes", "INT64", (-1,)), TensorMeta("scores", "FP32", (-1,)),
+                TensorMeta("p_values", "FP64", (-1,)), TensorMeta("anomalous", "BOOL", (-1,)))
+
+    def request(self, inputs, model, policy, wanted) -> graph_pb2.DetectRequest:  # type: ignore[no-untyped-def]
+        graph = graph_pb2.Graph(id="graph", node_features=from_numpy(inputs["node_features"]),
+                                edge_index=from_numpy(inputs["edge_index"]))
+        return graph_pb2.DetectRequest(graph=graph, model=model, policy=policy, omit_evidence=True)
+
+    def results(self, response: gateway_pb2.DetectResponse) -> tuple[common_pb2.ModelRef, dict[str, np.ndarray]]:
+        answer = response.graph
+        return answer.model, {
+            "nodes": to_numpy(answer.nodes).astype(np.int64, copy=False),
+            "scores": to_numpy(answer.scores),
+            "p_values": to_numpy(answer.decisions.p_values),
+            "anomalous": to_numpy(answer.decisions.anomalous),
+        }
+
+
+ADAPTERS: dict[str, Adapter] = {
+    adapter.modality: adapter for adapter in (SeriesAdapter(), ImageAdapter(), GraphAdapter())
+}
 """Modalities spoken over KServe v2; adding one is an :class:`Adapter` and an entry here."""
 
 

@@ -185,3 +185,28 @@ def test_cli_score_prints_top_nodes(
     assert score(args) == 0
     report = json.loads(capsys.readouterr().out)[0]
     assert report["nodes"] == 300 and len(report["top"]) == 20 and report["top"][0]["neighbours"]
+
+
+def test_kserve_v2_graph_model_equals_native_detect(stack: SimpleNamespace, snapshots: SimpleNamespace) -> None:
+    import tritonclient.grpc as tgrpc
+
+    test = snapshots.test
+    client = tgrpc.InferenceServerClient(stack.gateway_address)
+    try:
+        meta = client.get_model_metadata("graph-ego_diffusion", as_json=True)
+        declared = [(t["name"], t["datatype"]) for t in meta["inputs"]]
+        assert declared == [("node_features", "FP32"), ("edge_index", "INT64")]
+        assert meta["inputs"][0]["shape"] == ["-1", str(test.x.shape[1])]
+        inputs = []
+        for name, array, datatype in (("node_features", test.x, "FP32"), ("edge_index", test.edge_index, "INT64")):
+            tensor = tgrpc.InferInput(name, list(array.shape), datatype)
+            tensor.set_data_from_numpy(np.ascontiguousarray(array))
+            inputs.append(tensor)
+        result = client.infer("graph-ego_diffusion", inputs)
+    finally:
+        client.close()
+    native = stack.gateway.Detect(gateway_pb2.DetectRequest(graph=pb.DetectRequest(
+        graph=message(test.x, test.edge_index), omit_evidence=True)), timeout=60).graph
+    assert np.array_equal(result.as_numpy("scores"), to_numpy(native.scores))
+    assert np.array_equal(result.as_numpy("nodes"), to_numpy(native.nodes).astype(np.int64))
+    assert result.as_numpy("anomalous").shape == (test.x.shape[0],)
