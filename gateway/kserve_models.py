@@ -14,6 +14,8 @@ vision-<det>        ``images`` UINT8 ``[-1, -1, -1, 3]``   ``scores`` FP32 ``[-1
                                                            ``anomaly_map`` FP32 ``[-1, -1, -1]`` (N, H, W)
 graph-<det>         ``node_features`` FP32 ``[-1, F]``,    ``nodes`` INT64, ``scores`` FP32, ``p_values``
                     ``edge_index`` INT64 ``[2, -1]``       FP64, ``anomalous`` BOOL, each ``[-1]`` (N,)
+logs-<det>          ``sessions`` BYTES ``[-1]`` (N,): raw  ``scores`` FP32, ``p_values`` FP64, ``anomalous``
+                    lines joined by newlines               BOOL, each ``[-1]`` (N,)
 ==================  =====================================  ===========================================
 
 Request parameters ``rule`` (``alpha``, ``bh``, ``by``) and ``alpha`` choose the decision policy.
@@ -33,6 +35,7 @@ from google.protobuf.message import Message
 from polyad.common.v1 import common_pb2
 from polyad.gateway.v1 import gateway_pb2
 from polyad.graph.v1 import graph_pb2
+from polyad.logs.v1 import logs_pb2
 from polyad.timeseries.v1 import timeseries_pb2
 from polyad.vision.v1 import vision_pb2
 from services.core import registry
@@ -67,7 +70,9 @@ DATATYPES: dict[str, np.dtype] = {
     "FP32": np.dtype(np.float32),
     "FP64": np.dtype(np.float64),
 }
-"""KServe v2 datatype names → numpy dtypes (``BYTES`` is not used by any model here)."""
+"""KServe v2 datatype names → numpy dtypes; ``BYTES`` (strings, inputs only) is decoded by :func:`_bytes_tensor`."""
+
+BYTES = "BYTES"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +95,30 @@ def _shape(shape: Iterable[int], name: str) -> tuple[int, ...]:
     return dims
 
 
+def _bytes_tensor(name: str, dims: tuple[int, ...], items: list[bytes]) -> np.ndarray:
+    """An object array of ``bytes`` with shape ``dims``; the element count is checked."""
+    if len(items) != math.prod(dims):
+        raise InvalidInputError(f"input {name!r}: shape {list(dims)} needs {math.prod(dims)} strings, got {len(items)}",
+                                name)
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out.reshape(dims)
+
+
+def _split_bytes(name: str, raw: bytes) -> list[bytes]:
+    """The v2 binary BYTES layout: each element is a 4-byte little-endian length, then that many bytes."""
+    items, offset = [], 0
+    while offset < len(raw):
+        if offset + 4 > len(raw):
+            raise InvalidInputError(f"input {name!r}: BYTES data ends inside an element's 4-byte length", name)
+        size = int.from_bytes(raw[offset : offset + 4], "little")
+        if offset + 4 + size > len(raw):
+            raise InvalidInputError(f"input {name!r}: BYTES element of {size} bytes runs past the data", name)
+        items.append(bytes(raw[offset + 4 : offset + 4 + size]))
+        offset += 4 + size
+    return items
+
+
 def _dtype(datatype: str, name: str) -> np.dtype:
     dtype = DATATYPES.get(datatype)
     if dtype is None:
@@ -101,6 +130,8 @@ def _dtype(datatype: str, name: str) -> np.dtype:
 
 def tensor_from_bytes(name: str, datatype: str, shape: Iterable[int], raw: bytes) -> np.ndarray:
     """A v2 tensor from its raw little-endian, row-major bytes; sizes are checked."""
+    if datatype == BYTES:
+        return _bytes_tensor(name, _shape(shape, name), _split_bytes(name, raw))
     dims, dtype = _shape(shape, name), _dtype(datatype, name)
     expected = math.prod(dims) * dtype.itemsize
     if len(raw) != expected:
@@ -112,6 +143,12 @@ def tensor_from_bytes(name: str, datatype: str, shape: Iterable[int], raw: bytes
 
 def tensor_from_list(name: str, datatype: str, shape: Iterable[int], data: Any) -> np.ndarray:
     """A v2 tensor from JSON data (flat or nested, row-major) or typed protobuf contents."""
+    if datatype == BYTES:
+        flat = np.asarray(data, dtype=object).reshape(-1)
+        if not all(isinstance(item, str | bytes) for item in flat):
+            raise InvalidInputError(f"input {name!r}: BYTES data must be strings", name)
+        items = [item.encode() if isinstance(item, str) else item for item in flat]
+        return _bytes_tensor(name, _shape(shape, name), items)
     dims, dtype = _shape(shape, name), _dtype(datatype, name)
     try:
         flat = np.asarray(data, dtype=dtype).reshape(-1)
@@ -263,8 +300,40 @@ class GraphAdapter(Adapter):
         }
 
 
+class LogsAdapter(Adapter):
+    """Sessions as strings (raw lines joined by newlines) ``(N,)`` → session scores, p-values, flags ``(N,)``."""
+
+    modality = "logs"
+    info_type = logs_pb2.GetModelInfoRequest
+
+    def inputs(self, info: common_pb2.ModelInfo | None) -> tuple[TensorMeta, ...]:
+        return (TensorMeta("sessions", BYTES, (-1,)),)
+
+    def outputs(self) -> tuple[TensorMeta, ...]:
+        return (TensorMeta("scores", "FP32", (-1,)), TensorMeta("p_values", "FP64", (-1,)),
+                TensorMeta("anomalous", "BOOL", (-1,)))
+
+    def request(self, inputs, model, policy, wanted) -> logs_pb2.DetectRequest:  # type: ignore[no-untyped-def]
+        sessions = inputs["sessions"]
+        if sessions.ndim != 1 or sessions.size == 0:
+            raise InvalidInputError(f"input 'sessions': expected shape [N], N > 0, got {list(sessions.shape)}",
+                                    "sessions")
+        return logs_pb2.DetectRequest(
+            sessions=[logs_pb2.Session(id=str(i), lines=text.split(b"\n")) for i, text in enumerate(sessions)],
+            model=model, policy=policy,
+        )
+
+    def results(self, response: gateway_pb2.DetectResponse) -> tuple[common_pb2.ModelRef, dict[str, np.ndarray]]:
+        answer = response.logs
+        return answer.model, {
+            "scores": np.array([r.score for r in answer.results], dtype=np.float32),
+            "p_values": np.array([r.p_value for r in answer.results], dtype=np.float64),
+            "anomalous": np.array([r.anomalous for r in answer.results], dtype=np.bool_),
+        }
+
+
 ADAPTERS: dict[str, Adapter] = {
-    adapter.modality: adapter for adapter in (SeriesAdapter(), ImageAdapter(), GraphAdapter())
+    adapter.modality: adapter for adapter in (SeriesAdapter(), ImageAdapter(), GraphAdapter(), LogsAdapter())
 }
 """Modalities spoken over KServe v2; adding one is an :class:`Adapter` and an entry here."""
 

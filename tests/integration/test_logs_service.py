@@ -197,6 +197,32 @@ def test_cli_score_lists_flagged_sessions_with_their_lines(stack: SimpleNamespac
     assert table.returncode == 0 and "sessions flagged" in table.stdout and data.block in table.stdout
 
 
+def test_kserve_v2_sessions_as_bytes_equal_native_detect(stack: SimpleNamespace, data: SimpleNamespace) -> None:
+    """The stock tritonclient (gRPC and HTTP) sends BYTES sessions; scores equal the native Detect's."""
+    import tritonclient.grpc as tgrpc
+    import tritonclient.http as thttp
+
+    texts = ["\n".join(data.broken), *("\n".join(session) for session in data.normal[:3])]
+    sessions = np.array([text.encode() for text in texts], dtype=object)
+    native = _detect(stack, pb.DetectRequest(sessions=[_session(text.split("\n")) for text in texts]))
+    expected = np.array([r.score for r in native.results], dtype=np.float32)
+    grpc_client = tgrpc.InferenceServerClient(stack.address)
+    http_client = thttp.InferenceServerClient(stack.http.removeprefix("http://"))
+    try:
+        meta = grpc_client.get_model_metadata("logs-contralog", as_json=True)
+        assert meta["inputs"] == [{"name": "sessions", "datatype": "BYTES", "shape": ["-1"]}]
+        tensor = tgrpc.InferInput("sessions", [len(texts)], "BYTES")
+        tensor.set_data_from_numpy(sessions)
+        assert np.array_equal(grpc_client.infer("logs-contralog", [tensor]).as_numpy("scores"), expected)
+        for binary in (True, False):
+            rest = thttp.InferInput("sessions", [len(texts)], "BYTES")
+            rest.set_data_from_numpy(sessions, binary_data=binary)
+            assert np.array_equal(http_client.infer("logs-contralog", [rest]).as_numpy("scores"), expected)
+    finally:
+        grpc_client.close()
+        http_client.close()
+
+
 def test_fit_and_model_info(stack: SimpleNamespace, data: SimpleNamespace) -> None:
     before = stack.service.GetModelInfo(pb.GetModelInfoRequest(), timeout=10).model
     assert before.modality == "logs" and before.calibration_size > 0

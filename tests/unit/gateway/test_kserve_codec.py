@@ -32,8 +32,8 @@ def test_tensors_from_bytes_and_lists_check_sizes() -> None:
     assert tensor_from_list("x", "BOOL", [2], [True, False]).dtype == np.bool_
     with pytest.raises(InvalidInputError, match="needs 48 bytes, got 47"):
         tensor_from_bytes("x", "FP32", [6, 2], SERIES.tobytes()[:-1])
-    with pytest.raises(InvalidInputError, match="datatype 'BYTES' is not supported"):
-        tensor_from_list("x", "BYTES", [1], ["a"])
+    with pytest.raises(InvalidInputError, match="datatype 'FP8' is not supported"):
+        tensor_from_list("x", "FP8", [1], [1.0])
     with pytest.raises(InvalidInputError, match="negative size"):
         tensor_from_list("x", "FP32", [-1, 2], [1.0, 2.0])
     with pytest.raises(InvalidInputError, match="not a list of FP32"):
@@ -108,3 +108,18 @@ def test_policy_parameters() -> None:
     assert policy.rule == common_pb2.DECISION_RULE_BENJAMINI_YEKUTIELI and policy.alpha == 0.1
     with pytest.raises(InvalidInputError, match="parameter 'rule'"):
         policy_from_parameters({"rule": "fdr"})
+
+
+def test_bytes_tensors_use_the_v2_length_prefixed_layout() -> None:
+    raw = b"".join(len(item).to_bytes(4, "little") + item for item in (b"a\nb", b"", b"\xffz"))
+    decoded = tensor_from_bytes("sessions", "BYTES", [3], raw)
+    assert decoded.dtype == object and list(decoded) == [b"a\nb", b"", b"\xffz"]
+    assert list(tensor_from_list("sessions", "BYTES", [2], ["x", b"y"])) == [b"x", b"y"]
+    with pytest.raises(InvalidInputError, match="runs past"):
+        tensor_from_bytes("sessions", "BYTES", [1], raw[:6])
+    with pytest.raises(InvalidInputError, match="4-byte length"):
+        tensor_from_bytes("sessions", "BYTES", [2], raw[:7] + b"\x01")
+    with pytest.raises(InvalidInputError, match="needs 2 strings, got 3"):
+        tensor_from_bytes("sessions", "BYTES", [2], raw)
+    with pytest.raises(InvalidInputError, match="must be strings"):
+        tensor_from_list("sessions", "BYTES", [1], [3])
