@@ -13,6 +13,7 @@ from services.core.codecs import from_numpy
 from services.core.errors import InvalidInputError
 from services.core.models import LoadedModel, ModelManager
 from services.core.responses import decide_scores, decisions_proto, policy_from_proto
+from services.core.servicing import ModelInfoMixin
 from services.core.training import fit_options
 from services.graph.codec import decode_graph, decode_labels, evidence_proto
 from services.graph.config import GraphSettings
@@ -26,8 +27,10 @@ def _n_features(model: LoadedModel) -> int | None:
     return shape[1] if len(shape) == 2 and shape[1] > 0 else None
 
 
-class GraphServicer(pb_grpc.GraphServiceServicer):
+class GraphServicer(ModelInfoMixin, pb_grpc.GraphServiceServicer):
     """Thin adapter between protobuf messages and the model manager."""
+
+    model_info_response = pb.GetModelInfoResponse
 
     def __init__(self, models: ModelManager, settings: GraphSettings) -> None:
         self.models = models
@@ -74,8 +77,3 @@ class GraphServicer(pb_grpc.GraphServiceServicer):
         model = await self.models.fit(request.detector, train, calibration, overrides)  # type: ignore[arg-type]
         return pb.FitResponse(model=model.info(self.settings.backend.kind))
 
-    async def GetModelInfo(
-        self, request: pb.GetModelInfoRequest, context: aio.ServicerContext
-    ) -> pb.GetModelInfoResponse:
-        model = await self.models.get(request.model)
-        return pb.GetModelInfoResponse(model=model.info(self.settings.backend.kind))

@@ -14,6 +14,7 @@ from services.core.codecs import from_numpy
 from services.core.errors import InvalidInputError
 from services.core.models import ModelManager
 from services.core.responses import RULES_BY_NAME, decide_scores, policy_from_proto
+from services.core.servicing import ModelInfoMixin
 from services.core.training import chronological_split, fit_options
 from services.logs.codec import compile_pattern, decode_sessions, grouping
 from services.logs.config import LogsSettings
@@ -23,8 +24,10 @@ from services.logs.text import LineStats, join_sessions
 __all__ = ["LogsServicer"]
 
 
-class LogsServicer(pb_grpc.LogsServiceServicer):
+class LogsServicer(ModelInfoMixin, pb_grpc.LogsServiceServicer):
     """Thin adapter between protobuf messages and the model manager."""
+
+    model_info_response = pb.GetModelInfoResponse
 
     def __init__(self, models: ModelManager, settings: LogsSettings) -> None:
         self.models = models
@@ -104,8 +107,3 @@ class LogsServicer(pb_grpc.LogsServiceServicer):
         model = await self.models.fit(request.detector, train, calibration, overrides)
         return pb.FitResponse(model=model.info(self.settings.backend.kind))
 
-    async def GetModelInfo(
-        self, request: pb.GetModelInfoRequest, context: aio.ServicerContext
-    ) -> pb.GetModelInfoResponse:
-        model = await self.models.get(request.model)
-        return pb.GetModelInfoResponse(model=model.info(self.settings.backend.kind))

@@ -17,6 +17,7 @@ from services.core.contract import StreamState
 from services.core.errors import InvalidInputError
 from services.core.models import LoadedModel, ModelManager
 from services.core.responses import MAX_WINDOW, decide_scores, decisions_proto, policy_from_proto, regions_proto
+from services.core.servicing import ModelInfoMixin
 from services.core.training import chronological_split, fit_options
 from services.timeseries.codec import decode_series
 from services.timeseries.config import TimeSeriesSettings
@@ -34,8 +35,10 @@ class _Stream:
     recent_p: deque = field(default_factory=lambda: deque(maxlen=MAX_WINDOW))
 
 
-class TimeSeriesServicer(pb_grpc.TimeSeriesServiceServicer):
+class TimeSeriesServicer(ModelInfoMixin, pb_grpc.TimeSeriesServiceServicer):
     """Thin adapter between protobuf messages and the model manager."""
+
+    model_info_response = pb.GetModelInfoResponse
 
     def __init__(self, models: ModelManager, settings: TimeSeriesSettings) -> None:
         self.models = models
@@ -111,9 +114,4 @@ class TimeSeriesServicer(pb_grpc.TimeSeriesServiceServicer):
         model = await self.models.fit(request.detector, train, calibration, overrides)
         return pb.FitResponse(model=model.info(self.settings.backend.kind))
 
-    async def GetModelInfo(
-        self, request: pb.GetModelInfoRequest, context: aio.ServicerContext
-    ) -> pb.GetModelInfoResponse:
-        model = await self.models.get(request.model)
-        return pb.GetModelInfoResponse(model=model.info(self.settings.backend.kind))
 

@@ -11,6 +11,7 @@ from services.core.codecs import from_numpy
 from services.core.errors import InvalidInputError
 from services.core.models import LoadedModel, ModelManager
 from services.core.responses import RULES_BY_NAME, decide_scores, policy_from_proto
+from services.core.servicing import ModelInfoMixin
 from services.core.training import chronological_split, fit_options
 from services.vision.codec import decode_image, resize_image, resize_map
 from services.vision.config import VisionSettings
@@ -19,8 +20,10 @@ from services.vision.heatmap import heatmap_png
 __all__ = ["VisionServicer"]
 
 
-class VisionServicer(pb_grpc.VisionServiceServicer):
+class VisionServicer(ModelInfoMixin, pb_grpc.VisionServiceServicer):
     """Thin adapter between protobuf messages and the model manager."""
+
+    model_info_response = pb.GetModelInfoResponse
 
     def __init__(self, models: ModelManager, settings: VisionSettings) -> None:
         self.models = models
@@ -79,8 +82,3 @@ class VisionServicer(pb_grpc.VisionServiceServicer):
         model = await self.models.fit(request.detector, train, calibration, overrides)
         return pb.FitResponse(model=model.info(self.settings.backend.kind))
 
-    async def GetModelInfo(
-        self, request: pb.GetModelInfoRequest, context: aio.ServicerContext
-    ) -> pb.GetModelInfoResponse:
-        model = await self.models.get(request.model)
-        return pb.GetModelInfoResponse(model=model.info(self.settings.backend.kind))
