@@ -11,6 +11,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from polyad.commands.training import train_version
+
 __all__ = ["evaluate", "score", "train"]
 
 console = Console(width=120)
@@ -19,26 +21,23 @@ QUICK = {"epochs": 8, "diffusion_train_steps": 120, "synthetic_per_epoch": 48}
 
 def train(args: argparse.Namespace) -> int:
     """Fit a detector on a labelled graph (folder or .pt file; default: the bundled SBM snapshots)."""
-    from services.core import registry
     from services.core.errors import InvalidInputError
-    from services.core.store import ModelStore
-    from services.core.training import build_detector, fit_and_store
     from services.graph.defaults import train_default_model
     from services.graph.experiments import calibration_split
     from services.graph.loaders import load_graph
 
-    store = ModelStore(args.store)
-    overrides = {**json.loads(args.config), "show_progress": True}
-    if args.data is None:
-        stored = train_default_model(store, progress=True, overrides=overrides, detector=args.detector)
-    else:
+    def load_split(overrides: dict) -> tuple:
         graph = load_graph(args.data)
         if graph.y is None:
             raise InvalidInputError(f"{args.data} has no labels; training needs labels (0 normal, > 0 anomalous)")
-        detector = build_detector(registry.detector_class("graph", args.detector), overrides)
-        stored = fit_and_store(store, "graph", detector, *calibration_split(graph, args.calibration_fraction, 0))
-    console.print(f"stored [bold]graph/{stored.detector}[/] version [bold]{stored.version}[/] at {stored.path}")
-    return 0
+        return calibration_split(graph, args.calibration_fraction, 0)
+
+    return train_version(
+        args, "graph",
+        lambda store, overrides: train_default_model(store, progress=True, overrides=overrides,
+                                                     detector=args.detector),
+        load_split,
+    )
 
 
 def _request(path: str, rule: str, alpha: float):  # type: ignore[no-untyped-def]

@@ -11,6 +11,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from polyad.commands.training import train_version
+
 __all__ = ["evaluate", "load_training_sessions", "score", "train"]
 
 console = Console(width=140)
@@ -44,23 +46,15 @@ def _one_torch_thread() -> None:
 
 def train(args: argparse.Namespace) -> int:
     """Fit a detector locally on normal logs and store a new version."""
-    from services.core import registry
-    from services.core.store import ModelStore
-    from services.core.training import build_detector, chronological_split, fit_and_store
+    from services.core.training import chronological_split
     from services.logs.defaults import train_default_model
 
     _one_torch_thread()
-    store = ModelStore(args.store)
-    overrides = {**json.loads(args.config), "show_progress": True}
-    if args.data is None:
-        stored = train_default_model(store, progress=True, overrides=overrides)
-    else:
-        sessions = load_training_sessions(args.data, overrides)
-        detector = build_detector(registry.detector_class("logs", args.detector), overrides)
-        fit, calibration = chronological_split(sessions, args.calibration_fraction)
-        stored = fit_and_store(store, "logs", detector, fit, calibration)
-    console.print(f"stored [bold]logs/{stored.detector}[/] version [bold]{stored.version}[/] at {stored.path}")
-    return 0
+    return train_version(
+        args, "logs",
+        lambda store, overrides: train_default_model(store, progress=True, overrides=overrides),
+        lambda overrides: chronological_split(load_training_sessions(args.data, overrides), args.calibration_fraction),
+    )
 
 
 def score(args: argparse.Namespace) -> int:

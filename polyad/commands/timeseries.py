@@ -12,6 +12,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from polyad.commands.training import train_version
+
 __all__ = ["evaluate", "load_series_file", "score", "train"]
 
 console = Console(width=120)
@@ -38,23 +40,14 @@ def load_series_file(path: str, train_part: bool) -> np.ndarray:
 
 def train(args: argparse.Namespace) -> int:
     """Fit a detector locally on normal data and store a new version."""
-    from services.core import registry
-    from services.core.store import ModelStore
-    from services.core.training import build_detector, chronological_split, fit_and_store
+    from services.core.training import chronological_split
     from services.timeseries.defaults import train_default_model
 
-    store = ModelStore(args.store)
-    overrides = {**json.loads(args.config), "show_progress": True}
-    if args.data is None:
-        stored = train_default_model(store, progress=True, overrides=overrides)
-    else:
-        values = load_series_file(args.data, train_part=True)
-        detector = build_detector(registry.detector_class("timeseries", args.detector), overrides)
-        fit, calibration = chronological_split(values, args.calibration_fraction)
-        stored = fit_and_store(store, "timeseries", detector, fit, calibration)
-    name = f"{stored.service}/{stored.detector}"
-    console.print(f"stored [bold]{name}[/] version [bold]{stored.version}[/] at {stored.path}")
-    return 0
+    return train_version(
+        args, "timeseries",
+        lambda store, overrides: train_default_model(store, progress=True, overrides=overrides),
+        lambda overrides: chronological_split(load_series_file(args.data, train_part=True), args.calibration_fraction),
+    )
 
 
 def _request(values: np.ndarray, name: str, rule: str, alpha: float):  # type: ignore[no-untyped-def]

@@ -11,6 +11,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from polyad.commands.training import train_version
+
 __all__ = ["evaluate", "load_training_images", "score", "train"]
 
 console = Console(width=120)
@@ -40,22 +42,19 @@ def _read(path: Path) -> np.ndarray:
 
 def train(args: argparse.Namespace) -> int:
     """Fit a detector locally on normal images and store a new version."""
-    from services.core import registry
-    from services.core.store import ModelStore
-    from services.core.training import build_detector, chronological_split, fit_and_store
+    from services.core.training import chronological_split
     from services.vision.defaults import train_default_model
 
-    store = ModelStore(args.store)
-    overrides = {**json.loads(args.config), "show_progress": True}
-    if args.data is None:
-        stored = train_default_model(store, progress=True, overrides=overrides, detector=args.detector)
-    else:
+    def load_split(overrides: dict) -> tuple[np.ndarray, np.ndarray]:
         images = load_training_images(args.data, int(overrides.get("image_size", 256)))
-        detector = build_detector(registry.detector_class("vision", args.detector), overrides)
-        fit, calibration = chronological_split(images, args.calibration_fraction)
-        stored = fit_and_store(store, "vision", detector, fit, calibration)
-    console.print(f"stored [bold]vision/{stored.detector}[/] version [bold]{stored.version}[/] at {stored.path}")
-    return 0
+        return chronological_split(images, args.calibration_fraction)
+
+    return train_version(
+        args, "vision",
+        lambda store, overrides: train_default_model(store, progress=True, overrides=overrides,
+                                                     detector=args.detector),
+        load_split,
+    )
 
 
 def score(args: argparse.Namespace) -> int:
