@@ -66,12 +66,12 @@ def main() -> None:
 
     from polyad.gateway.v1 import gateway_pb2, gateway_pb2_grpc
     from polyad.vision.v1 import vision_pb2 as pb
+    from services.core.app import start
     from services.core.backends import BackendSettings
     from services.core.codecs import from_numpy
     from services.core.store import ModelStore
     from services.core.triton.launcher import ensure_pytriton_env, start_pytriton
     from services.core.triton.repository import export_version
-    from services.vision.app import start
     from services.vision.config import VisionSettings
     from services.vision.detectors.multi_ad import MultiADDetector
     from tests.support.loop import LoopThread
@@ -96,7 +96,7 @@ def main() -> None:
 
     loop = LoopThread()
     settings = {"address": "127.0.0.1:0", "store_root": str(store), "image_size": args.size}
-    inline = loop.run(start(VisionSettings(**settings, backend=BackendSettings())))
+    inline = loop.run(start("vision", VisionSettings(**settings, backend=BackendSettings())))
     gateway = start_gateway(loop, {"vision": f"127.0.0.1:{inline.port}"})
     services, gateways = [inline], [gateway]
     images = np.random.default_rng(0).integers(0, 256, size=(args.images, args.size, args.size, 3), dtype=np.uint8)
@@ -120,7 +120,7 @@ def main() -> None:
     if triton is not None:
         backend = BackendSettings(kind="triton", triton_url=triton.grpc_url,
                                   triton_model_repository=str(work / "triton"))
-        on_triton = loop.run(start(VisionSettings(**settings, backend=backend)))
+        on_triton = loop.run(start("vision", VisionSettings(**settings, backend=backend)))
         triton_gateway = start_gateway(loop, {"vision": f"127.0.0.1:{on_triton.port}"})
         services.append(on_triton)
         gateways.append(triton_gateway)

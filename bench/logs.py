@@ -69,8 +69,8 @@ def stream_throughput(model_dir: Path, sessions: np.ndarray) -> float:
 
     from polyad.logs.v1 import logs_pb2 as pb
     from polyad.logs.v1 import logs_pb2_grpc as pb_grpc
+    from services.core.app import start
     from services.core.backends import BackendSettings
-    from services.logs.app import start
     from services.logs.config import LogsSettings
     from services.logs.data import HDFS_BLOCK_PATTERN
 
@@ -82,7 +82,8 @@ def stream_throughput(model_dir: Path, sessions: np.ndarray) -> float:
     (store / "logs" / "contralog" / "LATEST").write_text("v1")
 
     async def run() -> float:
-        service = await start(LogsSettings(address="127.0.0.1:0", store_root=str(store), backend=BackendSettings()))
+        settings = LogsSettings(address="127.0.0.1:0", store_root=str(store), backend=BackendSettings())
+        service = await start("logs", settings)
         async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
             stub = pb_grpc.LogsServiceStub(channel)
 

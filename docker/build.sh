@@ -20,8 +20,16 @@ docker build -f Dockerfile.base --target base -t "${REGISTRY}/base:${VERSION}${S
 docker build -f Dockerfile.base --target torch -t "${REGISTRY}/base-torch:${VERSION}${SUFFIX}" \
   --build-arg PYTHON_IMAGE="${PYTHON_IMAGE}" --build-arg TORCH_VARIANT="${TORCH_VARIANT}" \
   --build-arg WITH_MAMBA_SSM="${WITH_MAMBA_SSM}" .
-for target in gateway timeseries vision logs graph ray; do
+BASES=(--build-arg BASE_IMAGE="${REGISTRY}/base:${VERSION}${SUFFIX}"
+       --build-arg TORCH_BASE_IMAGE="${REGISTRY}/base-torch:${VERSION}${SUFFIX}")
+# The services come from the registered specs (services/*/spec.py): "name extra port" per line.
+SPECS="$(python scripts/service_table.py)"
+RAY_EXTRAS="ray$(printf '%s\n' "${SPECS}" | awk '{printf ",%s", $2}')"
+for target in gateway ray; do
   docker build -f docker/Dockerfile --target "${target}" -t "${REGISTRY}/${target}:${VERSION}${SUFFIX}" \
-    --build-arg BASE_IMAGE="${REGISTRY}/base:${VERSION}${SUFFIX}" \
-    --build-arg TORCH_BASE_IMAGE="${REGISTRY}/base-torch:${VERSION}${SUFFIX}" .
+    "${BASES[@]}" --build-arg RAY_EXTRAS="${RAY_EXTRAS}" .
 done
+while read -r name extra port; do
+  docker build -f docker/Dockerfile --target service -t "${REGISTRY}/${name}:${VERSION}${SUFFIX}" "${BASES[@]}" \
+    --build-arg SERVICE="${name}" --build-arg EXTRAS="${extra}" --build-arg PORT="${port}" .
+done <<< "${SPECS}"

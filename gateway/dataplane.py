@@ -11,11 +11,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 from grpc import aio
 from grpc_health.v1 import health_pb2
 
 from gateway.config import GatewaySettings
-from gateway.routing import Route, Router
+from gateway.routing import GENERIC_ARM, Route, Router
 from polyad.common.v1 import common_pb2
 from polyad.gateway.v1 import gateway_pb2
 from services.core.errors import ERROR_DETAIL_KEY, InvalidInputError, NotReadyError, PolyadError
@@ -77,34 +78,42 @@ class DataPlane:
         )
         self._default_timeout = settings.default_timeout_s
 
+    def deadline(self, timeout: float | None) -> float:
+        """The caller's remaining time, capped at the gateway's default."""
+        return self._default_timeout if timeout is None or timeout > self._default_timeout else timeout
+
     async def detect(
         self, request: gateway_pb2.DetectRequest, timeout: float | None = None
     ) -> gateway_pb2.DetectResponse:
         """Forward ``request`` to its modality's service; ``timeout`` is the caller's remaining time (s)."""
         route = self.router.route(request)
-        return await self.forward(route, getattr(request, route.modality), timeout)
+        arm = request.WhichOneof("payload")
+        payload = request.other.value if arm == GENERIC_ARM else getattr(request, arm).SerializeToString()
+        return await self.forward(route, payload, timeout)
 
     async def forward(
-        self, route: Route, payload: object, timeout: float | None = None
+        self, route: Route, payload: Message | bytes, timeout: float | None = None
     ) -> gateway_pb2.DetectResponse:
-        """Send one modality's request message upstream and wrap the answer in a gateway response."""
-        if timeout is None or timeout > self._default_timeout:
-            timeout = self._default_timeout
-        try:
-            answer = await route.call(payload, timeout=timeout)
-        except aio.AioRpcError as error:
-            raise _upstream_error(route, error, timeout) from error
-        response = gateway_pb2.DetectResponse(service=route.spec.name)
-        getattr(response, route.spec.response_arm).CopyFrom(answer)
-        return response
+        """Send one service's DetectRequest (message or serialized) upstream; wrap the answer for the gateway."""
+        answer = await self.call_bytes(route, "Detect", payload, timeout)
+        return _wrap(gateway_pb2.DetectResponse(service=route.spec.name), route, answer, "DetectResponse")
 
-    async def unary(self, route: Route, method: str, message: Any, timeout: float | None = None) -> Any:
+    async def native(self, route: Route, payload: Message | bytes, timeout: float | None = None) -> Message:
+        """Send a DetectRequest upstream and parse the answer as the service's own ``DetectResponse``."""
+        answer = await self.call_bytes(route, "Detect", payload, timeout)
+        return route.spec.messages().DetectResponse.FromString(answer)
+
+    async def unary(self, route: Route, method: str, message: Message | bytes, timeout: float | None = None) -> Any:
         """Call another unary method of the route's service (e.g. ``GetModelInfo``), same deadline and errors."""
-        if timeout is None or timeout > self._default_timeout:
-            timeout = self._default_timeout
-        call = getattr(route.spec.stub(self.router.channel(route.address)), method)
+        answer = await self.call_bytes(route, method, message, timeout)
+        return getattr(route.spec.messages(), f"{method}Response").FromString(answer)
+
+    async def call_bytes(self, route: Route, method: str, message: Message | bytes, timeout: float | None) -> bytes:
+        """One unary call with serialized bytes both ways; upstream failures become our errors."""
+        timeout = self.deadline(timeout)
+        payload = message if isinstance(message, bytes) else message.SerializeToString()
         try:
-            return await call(message, timeout=timeout)
+            return await route.unary(method)(payload, timeout=timeout)
         except aio.AioRpcError as error:
             raise _upstream_error(route, error, timeout) from error
 
@@ -118,25 +127,28 @@ class DataPlane:
         first = await anext(requests, None)
         if first is None:
             return
-        route = self.router.route(first)
-        arm, problem = route.modality, []
+        route = self.router.route(first, "StreamDetectRequest")
+        arm, problem = first.WhichOneof("payload"), []
 
-        async def upstream() -> AsyncIterator[object]:
-            yield getattr(first, arm)
+        def payload(message: gateway_pb2.StreamDetectRequest) -> bytes:
+            return message.other.value if arm == GENERIC_ARM else getattr(message, arm).SerializeToString()
+
+        async def upstream() -> AsyncIterator[bytes]:
+            yield payload(first)
             async for message in requests:
-                if message.WhichOneof("payload") != arm:
+                if message.WhichOneof("payload") != arm or (arm == GENERIC_ARM and
+                                                            message.other.type_url != first.other.type_url):
                     problem.append(InvalidInputError(
                         f"payload: stream started as {arm!r}, got {message.WhichOneof('payload')!r}; "
                         "one modality per stream"
                     ))
                     return
-                yield getattr(message, arm)
+                yield payload(message)
 
         try:
             async for answer in route.stream_call(upstream(), timeout=timeout):
-                response = gateway_pb2.StreamDetectResponse(service=route.spec.name)
-                getattr(response, route.spec.response_arm).CopyFrom(answer)
-                yield response
+                yield _wrap(gateway_pb2.StreamDetectResponse(service=route.spec.name), route, answer,
+                            "StreamDetectResponse")
         except aio.AioRpcError as error:
             raise _upstream_error(route, error, timeout or 0.0) from error
         if problem:
@@ -168,6 +180,16 @@ class DataPlane:
     async def close(self) -> None:
         """Close the upstream channels."""
         await self.router.close()
+
+
+def _wrap(response: Any, route: Route, answer: bytes, message: str) -> Any:
+    """Put a service's serialized answer into the gateway response: its own arm, or ``other`` as an Any."""
+    if route.arm == GENERIC_ARM:
+        response.other.type_url = route.type_url(message)
+        response.other.value = answer
+    else:
+        getattr(response, route.arm).ParseFromString(answer)
+    return response
 
 
 def _upstream_error(route: Route, error: aio.AioRpcError, timeout: float) -> PolyadError:

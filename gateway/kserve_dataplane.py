@@ -8,6 +8,8 @@ to the native API's. Errors are ``services.core.errors`` exceptions, mapped to c
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -17,6 +19,7 @@ import numpy as np
 
 from gateway.dataplane import DataPlane
 from gateway.kserve_models import KServeModel, TensorMeta, find_model, model_table, policy_from_parameters
+from gateway.routing import Route
 from polyad.common.v1 import common_pb2
 from services.core.errors import InvalidInputError, PolyadError
 
@@ -56,18 +59,36 @@ def _server_version() -> str:
 class KServeDataPlane:
     """v2 operations on the routed services' detectors (``<modality>-<detector>`` models)."""
 
-    def __init__(self, dataplane: DataPlane) -> None:
+    def __init__(self, dataplane: DataPlane, cache_s: float = 5.0) -> None:
         self.dataplane = dataplane
         self._version = _server_version()
+        self._cache_s = cache_s
+        self._detectors: dict[str, tuple[float, list[str]]] = {}
 
-    @property
-    def models(self) -> dict[str, KServeModel]:
-        """The v2 models of the currently routed modalities (routes may change with discovery)."""
-        return model_table(route.modality for route in self.dataplane.router.routes)
+    async def _service_detectors(self, route: Route) -> list[str]:
+        """The detectors a routed service reports (``GetModelInfo``); its spec's default while it cannot answer."""
+        cached = self._detectors.get(route.address + route.modality)
+        if cached is not None and time.monotonic() - cached[0] < self._cache_s:
+            return cached[1]
+        request = route.spec.messages().GetModelInfoRequest()
+        try:
+            info = (await self.dataplane.unary(route, "GetModelInfo", request,
+                                               self.dataplane.settings.health_timeout_s)).model
+            names = list(info.detectors) or [info.detector]
+        except PolyadError:
+            names = [route.spec.default_detector]
+        self._detectors[route.address + route.modality] = (time.monotonic(), names)
+        return names
 
-    def model(self, name: str) -> KServeModel:
+    async def models(self) -> dict[str, KServeModel]:
+        """The v2 models of the currently routed services, as the services report them (routes may change)."""
+        routes = self.dataplane.router.routes
+        found = await asyncio.gather(*(self._service_detectors(route) for route in routes))
+        return model_table({route.modality: names for route, names in zip(routes, found, strict=True)})
+
+    async def model(self, name: str) -> KServeModel:
         """The v2 model ``name``; ``ModelNotFoundError`` otherwise."""
-        return find_model(self.models, name)
+        return find_model(await self.models(), name)
 
     def server_metadata(self) -> dict[str, Any]:
         """``{"name", "version", "extensions"}``."""
@@ -82,15 +103,15 @@ class KServeDataPlane:
         self, name: str, model_version: str = "", timeout: float | None = None
     ) -> common_pb2.ModelInfo:
         """The native ``ModelInfo`` of a model version, asked of its service."""
-        model = self.model(name)
+        model = await self.model(name)
         route = self.dataplane.router.get(model.modality)
-        request = model.adapter.info_request(model.ref(model_version))
+        request = route.spec.messages().GetModelInfoRequest(model=model.ref(model_version))
         answer = await self.dataplane.unary(route, "GetModelInfo", request, timeout)
         return answer.model
 
     async def model_ready(self, name: str, model_version: str = "") -> bool:
         """True when the model's service can load the version (unknown model names are NOT_FOUND)."""
-        self.model(name)
+        await self.model(name)
         try:
             await self.model_info(name, model_version, self.dataplane.settings.health_timeout_s)
         except PolyadError:
@@ -99,7 +120,7 @@ class KServeDataPlane:
 
     async def model_metadata(self, name: str, model_version: str = "") -> dict[str, Any]:
         """v2 model metadata: name, versions, platform, inputs and outputs."""
-        model = self.model(name)
+        model = await self.model(name)
         info = await self.model_info(name, model_version)
         return {
             "name": model.name,
@@ -128,7 +149,7 @@ class KServeDataPlane:
         self, name: str, model_version: str, request: InferRequest, timeout: float | None = None
     ) -> InferResponse:
         """Check the inputs against the model's tensors, forward natively, return the requested outputs."""
-        model = self.model(name)
+        model = await self.model(name)
         arrays = check_inputs(model.adapter.inputs(None), request.inputs)
         declared = {t.name: t for t in model.adapter.outputs()}
         wanted = _wanted_outputs(declared, request.outputs)

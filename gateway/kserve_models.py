@@ -1,8 +1,9 @@
 """The KServe v2 model table and tensor translation (v2 tensors <-> each service's native messages).
 
-Every registered detector of a routed modality that has an adapter here is one v2 model, named
-``<modality>-<detector>`` (``timeseries-comet``, ``vision-multi_ad``, ``graph-ego_diffusion``); its v2 *version* is the
-model-store version (empty = latest). Tensors:
+Every detector a routed service reports it can load (``ModelInfo.detectors`` from its ``GetModelInfo``)
+is one v2 model when the modality's gateway module declares an adapter (``gateway/modalities/<name>.py``),
+named ``<modality>-<detector>`` (``timeseries-comet``, ``vision-multi_ad``, ``graph-ego_diffusion``); its v2
+*version* is the model-store version (empty = latest). Tensors of the built-in adapters:
 
 ==================  =====================================  ===========================================
 model               inputs                                 outputs
@@ -34,21 +35,15 @@ from google.protobuf.message import Message
 
 from polyad.common.v1 import common_pb2
 from polyad.gateway.v1 import gateway_pb2
-from polyad.graph.v1 import graph_pb2
-from polyad.logs.v1 import logs_pb2
-from polyad.timeseries.v1 import timeseries_pb2
-from polyad.vision.v1 import vision_pb2
-from services.core import registry
-from services.core.codecs import from_numpy, to_numpy
 from services.core.errors import InvalidInputError, ModelNotFoundError
 from services.core.responses import RULES_BY_NAME
 
 __all__ = [
-    "ADAPTERS",
     "DATATYPES",
     "Adapter",
     "KServeModel",
     "TensorMeta",
+    "adapters",
     "find_model",
     "model_table",
     "policy_from_parameters",
@@ -177,11 +172,6 @@ class Adapter(ABC):
     """One modality's v2 tensors and their translation to and from its native Detect messages."""
 
     modality: str
-    info_type: type[Message]  # the service's GetModelInfoRequest
-
-    def info_request(self, model: common_pb2.ModelRef) -> Message:
-        """The native ``GetModelInfoRequest`` for ``model``."""
-        return self.info_type(model=model)
 
     @abstractmethod
     def inputs(self, info: common_pb2.ModelInfo | None) -> tuple[TensorMeta, ...]:
@@ -203,139 +193,11 @@ class Adapter(ABC):
         """The answering model and every output array from the gateway-wrapped native answer."""
 
 
-class SeriesAdapter(Adapter):
-    """One series ``(T, C)`` (or ``(T,)``) per request → per-point scores, p-values and flags ``(T,)``."""
+def adapters() -> dict[str, Adapter]:
+    """The KServe v2 adapter of every modality whose gateway module declares one (``ADAPTER``)."""
+    from gateway.modalities import modality_modules
 
-    modality = "timeseries"
-    info_type = timeseries_pb2.GetModelInfoRequest
-
-    def inputs(self, info: common_pb2.ModelInfo | None) -> tuple[TensorMeta, ...]:
-        shape = list(info.input_shape) if info is not None else []
-        channels = shape[1] if len(shape) == 2 and shape[1] > 0 else -1
-        return (TensorMeta("series", "FP32", (-1, channels)),)
-
-    def outputs(self) -> tuple[TensorMeta, ...]:
-        return (TensorMeta("scores", "FP32", (-1,)), TensorMeta("p_values", "FP64", (-1,)),
-                TensorMeta("anomalous", "BOOL", (-1,)))
-
-    def request(self, inputs, model, policy, wanted) -> timeseries_pb2.DetectRequest:  # type: ignore[no-untyped-def]
-        series = inputs["series"]
-        if series.ndim not in (1, 2):
-            raise InvalidInputError(f"input 'series': expected shape [T, C] or [T], got {list(series.shape)}", "series")
-        return timeseries_pb2.DetectRequest(
-            series=[timeseries_pb2.Series(id="series", values=from_numpy(series))], model=model, policy=policy
-        )
-
-    def results(self, response: gateway_pb2.DetectResponse) -> tuple[common_pb2.ModelRef, dict[str, np.ndarray]]:
-        answer = response.timeseries
-        result = answer.results[0]
-        return answer.model, {
-            "scores": to_numpy(result.scores),
-            "p_values": to_numpy(result.decisions.p_values),
-            "anomalous": to_numpy(result.decisions.anomalous),
-        }
-
-
-class ImageAdapter(Adapter):
-    """RGB images ``(N, H, W, 3)`` uint8 → scores, p-values, flags ``(N,)`` and maps ``(N, H, W)``."""
-
-    modality = "vision"
-    info_type = vision_pb2.GetModelInfoRequest
-
-    def inputs(self, info: common_pb2.ModelInfo | None) -> tuple[TensorMeta, ...]:
-        return (TensorMeta("images", "UINT8", (-1, -1, -1, 3)),)  # the service resizes to the model's size
-
-    def outputs(self) -> tuple[TensorMeta, ...]:
-        return (TensorMeta("scores", "FP32", (-1,)), TensorMeta("p_values", "FP64", (-1,)),
-                TensorMeta("anomalous", "BOOL", (-1,)), TensorMeta("anomaly_map", "FP32", (-1, -1, -1)))
-
-    def request(self, inputs, model, policy, wanted) -> vision_pb2.DetectRequest:  # type: ignore[no-untyped-def]
-        images = inputs["images"]
-        if images.ndim != 4 or images.shape[-1] != 3 or images.shape[0] == 0:
-            raise InvalidInputError(f"input 'images': expected shape [N, H, W, 3], got {list(images.shape)}", "images")
-        return vision_pb2.DetectRequest(
-            images=[vision_pb2.Image(id=str(i), pixels=from_numpy(image)) for i, image in enumerate(images)],
-            model=model, policy=policy, omit_anomaly_map="anomaly_map" not in wanted,
-        )
-
-    def results(self, response: gateway_pb2.DetectResponse) -> tuple[common_pb2.ModelRef, dict[str, np.ndarray]]:
-        answer = response.vision
-        out = {
-            "scores": np.array([r.score for r in answer.results], dtype=np.float32),
-            "p_values": np.array([r.p_value for r in answer.results], dtype=np.float64),
-            "anomalous": np.array([r.anomalous for r in answer.results], dtype=np.bool_),
-        }
-        if answer.results and answer.results[0].anomaly_map.ByteSize():
-            out["anomaly_map"] = np.stack([to_numpy(r.anomaly_map) for r in answer.results])
-        return answer.model, out
-
-
-class GraphAdapter(Adapter):
-    """One graph: node features ``(N, F)`` and edges ``(2, E)`` → per-node scores, p-values, flags ``(N,)``."""
-
-    modality = "graph"
-    info_type = graph_pb2.GetModelInfoRequest
-
-    def inputs(self, info: common_pb2.ModelInfo | None) -> tuple[TensorMeta, ...]:
-        shape = list(info.input_shape) if info is not None else []
-        width = shape[1] if len(shape) == 2 and shape[1] > 0 else -1
-        return (TensorMeta("node_features", "FP32", (-1, width)), TensorMeta("edge_index", "INT64", (2, -1)))
-
-    def outputs(self) -> tuple[TensorMeta, ...]:
-        return (TensorMeta("nodes", "INT64", (-1,)), TensorMeta("scores", "FP32", (-1,)),
-                TensorMeta("p_values", "FP64", (-1,)), TensorMeta("anomalous", "BOOL", (-1,)))
-
-    def request(self, inputs, model, policy, wanted) -> graph_pb2.DetectRequest:  # type: ignore[no-untyped-def]
-        graph = graph_pb2.Graph(id="graph", node_features=from_numpy(inputs["node_features"]),
-                                edge_index=from_numpy(inputs["edge_index"]))
-        return graph_pb2.DetectRequest(graph=graph, model=model, policy=policy, omit_evidence=True)
-
-    def results(self, response: gateway_pb2.DetectResponse) -> tuple[common_pb2.ModelRef, dict[str, np.ndarray]]:
-        answer = response.graph
-        return answer.model, {
-            "nodes": to_numpy(answer.nodes).astype(np.int64, copy=False),
-            "scores": to_numpy(answer.scores),
-            "p_values": to_numpy(answer.decisions.p_values),
-            "anomalous": to_numpy(answer.decisions.anomalous),
-        }
-
-
-class LogsAdapter(Adapter):
-    """Sessions as strings (raw lines joined by newlines) ``(N,)`` → session scores, p-values, flags ``(N,)``."""
-
-    modality = "logs"
-    info_type = logs_pb2.GetModelInfoRequest
-
-    def inputs(self, info: common_pb2.ModelInfo | None) -> tuple[TensorMeta, ...]:
-        return (TensorMeta("sessions", BYTES, (-1,)),)
-
-    def outputs(self) -> tuple[TensorMeta, ...]:
-        return (TensorMeta("scores", "FP32", (-1,)), TensorMeta("p_values", "FP64", (-1,)),
-                TensorMeta("anomalous", "BOOL", (-1,)))
-
-    def request(self, inputs, model, policy, wanted) -> logs_pb2.DetectRequest:  # type: ignore[no-untyped-def]
-        sessions = inputs["sessions"]
-        if sessions.ndim != 1 or sessions.size == 0:
-            raise InvalidInputError(f"input 'sessions': expected shape [N], N > 0, got {list(sessions.shape)}",
-                                    "sessions")
-        return logs_pb2.DetectRequest(
-            sessions=[logs_pb2.Session(id=str(i), lines=text.split(b"\n")) for i, text in enumerate(sessions)],
-            model=model, policy=policy,
-        )
-
-    def results(self, response: gateway_pb2.DetectResponse) -> tuple[common_pb2.ModelRef, dict[str, np.ndarray]]:
-        answer = response.logs
-        return answer.model, {
-            "scores": np.array([r.score for r in answer.results], dtype=np.float32),
-            "p_values": np.array([r.p_value for r in answer.results], dtype=np.float64),
-            "anomalous": np.array([r.anomalous for r in answer.results], dtype=np.bool_),
-        }
-
-
-ADAPTERS: dict[str, Adapter] = {
-    adapter.modality: adapter for adapter in (SeriesAdapter(), ImageAdapter(), GraphAdapter(), LogsAdapter())
-}
-"""Modalities spoken over KServe v2; adding one is an :class:`Adapter` and an entry here."""
+    return {name: module.ADAPTER for name, module in modality_modules().items() if hasattr(module, "ADAPTER")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,12 +214,13 @@ class KServeModel:
         return common_pb2.ModelRef(detector=self.detector, version=version)
 
 
-def model_table(modalities: Iterable[str]) -> dict[str, KServeModel]:
-    """Every v2 model of the routed ``modalities``: ``<modality>-<detector>`` per registered detector."""
+def model_table(detectors: Mapping[str, Iterable[str]]) -> dict[str, KServeModel]:
+    """Every v2 model ``<modality>-<detector>`` of the given detectors per modality (those with an adapter)."""
+    known = adapters()
     table: dict[str, KServeModel] = {}
-    for modality in modalities:
-        adapter = ADAPTERS.get(modality)
-        for detector in registry.service_detectors(modality) if adapter is not None else ():
+    for modality, names in detectors.items():
+        adapter = known.get(modality)
+        for detector in names if adapter is not None else ():
             name = f"{modality}-{detector}"
             table[name] = KServeModel(name, modality, detector, adapter)
     return table

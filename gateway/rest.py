@@ -6,18 +6,16 @@ status of the error's class (``services.core.errors``) or of the upstream's gRPC
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from typing import Annotated, Any
+from typing import Any
 
 import grpc
-from fastapi import FastAPI, Header, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from google.protobuf import json_format
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway import schemas
@@ -25,19 +23,15 @@ from gateway.config import GatewaySettings
 from gateway.dataplane import HTTP_STATUS_BY_CODE, DataPlane
 from gateway.kserve_dataplane import KServeDataPlane
 from gateway.kserve_rest import add_kserve_routes
-from gateway.rest_graph import add_graph_routes
-from gateway.rest_logs import add_logs_routes
-from gateway.rest_vision import add_vision_routes
+from gateway.modalities import modality_modules
 from polyad.gateway.v1 import gateway_pb2
 from services.core.errors import (
-    InvalidInputError,
     PolyadError,
     grpc_status_for,
     http_status_for,
     public_message,
 )
 from services.core.metrics import LATENCY, REQUESTS
-from services.core.series_csv import parse_series_csv
 
 __all__ = ["create_rest_app"]
 
@@ -48,15 +42,6 @@ _CODE_BY_HTTP.update(
     {400: "INVALID_ARGUMENT", 405: "UNIMPLEMENTED", 413: "RESOURCE_EXHAUSTED", 500: "INTERNAL"}
 )
 _UNCOUNTED = frozenset({"/metrics", "/healthz", "/readyz", "/docs", "/openapi.json", "/redoc"})
-_CSV_INLINE_BYTES = 256 * 1024  # larger uploads are parsed in a worker thread
-Timeout = Annotated[
-    float | None,
-    Header(
-        alias="X-Request-Timeout",
-        gt=0,
-        description="Deadline in seconds; the gateway default applies if larger.",
-    ),
-]
 
 
 def _code_name(status: int) -> str:
@@ -139,21 +124,6 @@ def _proto_json(message: Any) -> JSONResponse:
     return JSONResponse(json_format.MessageToDict(message))
 
 
-async def _read_csv(request: Request, limit: int) -> tuple[bytes, str]:
-    """The CSV bytes and a default series id from a multipart ``file`` field or a raw body."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        async with request.form(max_files=1, max_fields=16) as form:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise InvalidInputError("multipart field 'file' is missing (or is not a file)")
-            data, name = await upload.read(limit + 1), upload.filename or "series"
-    else:
-        data, name = await request.body(), "series"
-    if len(data) > limit:
-        raise InvalidInputError(f"CSV upload exceeds the limit of {limit} bytes")
-    return data, name.rsplit("/", 1)[-1].removesuffix(".csv")
-
-
 def create_rest_app(dataplane: DataPlane, settings: GatewaySettings) -> FastAPI:
     """The FastAPI app: probes, metrics, service list and the detect endpoints (docs at /docs)."""
     app = FastAPI(
@@ -202,53 +172,8 @@ def create_rest_app(dataplane: DataPlane, settings: GatewaySettings) -> FastAPI:
         listed = await dataplane.list_services()
         return JSONResponse({"services": [schemas.service_json(s) for s in listed.services]})
 
-    @app.post(
-        "/v1/timeseries/detect",
-        tags=["timeseries"],
-        response_model=schemas.TimeSeriesDetectOut,
-        summary="Score time series given as JSON arrays.",
-        responses=schemas.ERROR_RESPONSES,
-    )
-    async def timeseries_detect(body: schemas.TimeSeriesDetectIn, timeout: Timeout = None) -> JSONResponse:
-        request = schemas.timeseries_request(schemas.series_arrays(body), body.policy, body.model)
-        response = await dataplane.forward(router.get("timeseries"), request, timeout)
-        return JSONResponse(schemas.timeseries_json(response))
-
-    @app.post(
-        "/v1/timeseries/detect/csv",
-        tags=["timeseries"],
-        response_model=schemas.TimeSeriesDetectOut,
-        summary="Score one series uploaded as CSV (multipart field `file`, or a text/csv body).",
-        openapi_extra=schemas.CSV_BODY,
-        responses=schemas.ERROR_RESPONSES,
-    )
-    async def timeseries_detect_csv(
-        request: Request,
-        rule: Annotated[schemas.Rule, Query(description="Decision rule.")] = "alpha",
-        alpha: Annotated[float, Query(gt=0, lt=1, description="Level or FDR target.")] = 0.01,
-        id: Annotated[str | None, Query(description="Series id; defaults to the file name.")] = None,
-        detector: Annotated[str, Query(description="Detector; empty = service default.")] = "",
-        version: Annotated[str, Query(description="Model version; empty = latest.")] = "",
-        timeout: Timeout = None,
-    ) -> JSONResponse:
-        route = router.get("timeseries")  # fail fast when not routed, before reading the upload
-        data, name = await _read_csv(request, settings.max_upload_bytes)
-        values = (
-            parse_series_csv(data)
-            if len(data) <= _CSV_INLINE_BYTES
-            else await asyncio.to_thread(parse_series_csv, data)
-        )
-        request = schemas.timeseries_request(
-            [(id if id is not None else name, values)],
-            schemas.PolicyIn(rule=rule, alpha=alpha),
-            schemas.ModelRef(detector=detector, version=version),
-        )
-        response = await dataplane.forward(route, request, timeout)
-        return JSONResponse(schemas.timeseries_json(response))
-
-    add_vision_routes(app, dataplane, router)
-    add_logs_routes(app, dataplane, router)
-    add_graph_routes(app, dataplane, router)
+    for module in modality_modules().values():
+        module.add_routes(app, dataplane, router)
     add_kserve_routes(app, KServeDataPlane(dataplane))
 
     @app.post(
@@ -258,7 +183,7 @@ def create_rest_app(dataplane: DataPlane, settings: GatewaySettings) -> FastAPI:
         responses=schemas.ERROR_RESPONSES,
         summary="Detect with the protobuf JSON mapping of polyad.gateway.v1.DetectRequest.",
     )
-    async def detect(request: Request, timeout: Timeout = None) -> JSONResponse:
+    async def detect(request: Request, timeout: schemas.Timeout = None) -> JSONResponse:
         message = schemas.parse_proto_json(await request.body(), gateway_pb2.DetectRequest())
         return _proto_json(await dataplane.detect(message, timeout))
 
@@ -269,13 +194,9 @@ def create_rest_app(dataplane: DataPlane, settings: GatewaySettings) -> FastAPI:
         responses=schemas.ERROR_RESPONSES,
         summary="Detect with the protobuf JSON mapping of one modality's own DetectRequest.",
     )
-    async def modality_detect(modality: str, request: Request, timeout: Timeout = None) -> JSONResponse:
+    async def modality_detect(modality: str, request: Request, timeout: schemas.Timeout = None) -> JSONResponse:
         route = router.get(modality)
-        message = gateway_pb2.DetectRequest()
-        payload = getattr(message, route.modality)
-        payload.SetInParent()
-        schemas.parse_proto_json(await request.body(), payload)
-        response = await dataplane.forward(route, payload, timeout)
-        return _proto_json(getattr(response, route.spec.response_arm))
+        payload = schemas.parse_proto_json(await request.body(), route.spec.messages().DetectRequest())
+        return _proto_json(await dataplane.native(route, payload, timeout))
 
     return app

@@ -1,11 +1,10 @@
 """The routing table: which service answers each modality, and the shared upstream channels.
 
-Adding a modality is one entry in :data:`MODALITIES` (plus its address in the settings):
-
-    "vision": RouteSpec(name="vision", grpc_service="polyad.vision.v1.VisionService",
-                        stub=vision_pb2_grpc.VisionServiceStub, method="Detect", response_arm="vision"),
-
-The entry's key is the payload arm of ``polyad.gateway.v1.DetectRequest``.
+Routes come from the registered service specs (:mod:`services.core.spec`): a modality is a
+service's name, and the gateway forwards the serialized request bytes to
+``/<spec.grpc_service>/<Method>`` without importing the service. A ``polyad.gateway.v1.DetectRequest``
+names its modality by its payload arm, or — for services without an arm of their own — by the
+package of the ``google.protobuf.Any`` in ``other`` (``type.googleapis.com/polyad.<service>.v1.DetectRequest``).
 """
 
 from __future__ import annotations
@@ -20,92 +19,64 @@ from grpc import aio
 from grpc_health.v1 import health_pb2_grpc
 
 from polyad.gateway.v1 import gateway_pb2
-from polyad.graph.v1 import graph_pb2_grpc
-from polyad.logs.v1 import logs_pb2_grpc
-from polyad.timeseries.v1 import timeseries_pb2_grpc
-from polyad.vision.v1 import vision_pb2_grpc
 from services.core.errors import InvalidInputError
+from services.core.spec import ServiceSpec, service_specs
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MODALITIES", "PAYLOAD_ARMS", "RESULT_ARMS", "Route", "RouteSpec", "Router"]
+__all__ = ["GENERIC_ARM", "PAYLOAD_ARMS", "RESULT_ARMS", "TYPE_PREFIX", "Route", "Router"]
 
-PAYLOAD_ARMS = tuple(f.name for f in gateway_pb2.DetectRequest.DESCRIPTOR.oneofs_by_name["payload"].fields)
-RESULT_ARMS = tuple(f.name for f in gateway_pb2.DetectResponse.DESCRIPTOR.oneofs_by_name["result"].fields)
-
-
-@dataclass(frozen=True, slots=True)
-class RouteSpec:
-    """What the gateway knows about one modality, independent of where its service runs."""
-
-    name: str  # the service's short name, reported in DetectResponse.service
-    grpc_service: str  # full gRPC service name, also the grpc.health.v1 service checked for readiness
-    stub: type  # generated stub class of the service
-    method: str  # the unary method of ``stub`` that Detect forwards to
-    response_arm: str  # the arm of gateway.v1.DetectResponse.result that carries the answer
-    stream_method: str | None = None  # the bidirectional method StreamDetect forwards to, if any
-
-
-MODALITIES: dict[str, RouteSpec] = {
-    "timeseries": RouteSpec(
-        name="timeseries",
-        grpc_service="polyad.timeseries.v1.TimeSeriesService",
-        stub=timeseries_pb2_grpc.TimeSeriesServiceStub,
-        method="Detect",
-        response_arm="timeseries",
-        stream_method="StreamDetect",
-    ),
-    "vision": RouteSpec(
-        name="vision",
-        grpc_service="polyad.vision.v1.VisionService",
-        stub=vision_pb2_grpc.VisionServiceStub,
-        method="Detect",
-        response_arm="vision",
-    ),
-    "logs": RouteSpec(
-        name="logs",
-        grpc_service="polyad.logs.v1.LogsService",
-        stub=logs_pb2_grpc.LogsServiceStub,
-        method="Detect",
-        response_arm="logs",
-        stream_method="StreamDetect",
-    ),
-    "graph": RouteSpec(
-        name="graph",
-        grpc_service="polyad.graph.v1.GraphService",
-        stub=graph_pb2_grpc.GraphServiceStub,
-        method="Detect",
-        response_arm="graph",
-    ),
-}
+GENERIC_ARM = "other"
+TYPE_PREFIX = "type.googleapis.com/"
+PAYLOAD_ARMS = tuple(
+    f.name for f in gateway_pb2.DetectRequest.DESCRIPTOR.oneofs_by_name["payload"].fields if f.name != GENERIC_ARM
+)
+RESULT_ARMS = tuple(
+    f.name for f in gateway_pb2.DetectResponse.DESCRIPTOR.oneofs_by_name["result"].fields if f.name != GENERIC_ARM
+)
 
 
 @dataclass(slots=True)
 class Route:
-    """One routed modality bound to an upstream address; the call is created on first use."""
+    """One routed modality bound to an upstream address; calls are created on first use."""
 
     modality: str
-    spec: RouteSpec
+    spec: ServiceSpec
     address: str
     _router: Router = field(repr=False)
-    _call: Callable[..., Any] | None = field(default=None, repr=False)
-    _stream_call: Callable[..., Any] | None = field(default=None, repr=False)
+    _calls: dict[str, Callable[..., Any]] = field(default_factory=dict, repr=False)
+
+    def unary(self, method: str) -> Callable[..., Any]:
+        """The upstream unary multi-callable of ``method``, taking and giving serialized bytes."""
+        call = self._calls.get(method)
+        if call is None:
+            call = self._calls[method] = self._router.channel(self.address).unary_unary(self.spec.method_path(method))
+        return call
 
     @property
     def call(self) -> Callable[..., Any]:
-        """The upstream unary multi-callable (``stub.<method>``) on the shared channel."""
-        if self._call is None:
-            self._call = getattr(self.spec.stub(self._router.channel(self.address)), self.spec.method)
-        return self._call
+        """The upstream ``Detect`` (bytes in, bytes out)."""
+        return self.unary("Detect")
 
     @property
     def stream_call(self) -> Callable[..., Any]:
-        """The upstream bidirectional multi-callable (``stub.<stream_method>``); input error if none."""
-        if self.spec.stream_method is None:
+        """The upstream bidirectional ``StreamDetect`` (bytes); input error when the service has none."""
+        if not self.spec.stream:
             raise InvalidInputError(f"modality {self.modality!r} has no streaming API; use Detect")
-        if self._stream_call is None:
-            self._stream_call = getattr(self.spec.stub(self._router.channel(self.address)), self.spec.stream_method)
-        return self._stream_call
+        call = self._calls.get("StreamDetect")
+        if call is None:
+            channel = self._router.channel(self.address)
+            call = self._calls["StreamDetect"] = channel.stream_stream(self.spec.method_path("StreamDetect"))
+        return call
+
+    @property
+    def arm(self) -> str:
+        """The gateway message arm that carries this modality (its own, or ``other``)."""
+        return self.modality if self.modality in PAYLOAD_ARMS else GENERIC_ARM
+
+    def type_url(self, message: str) -> str:
+        """The ``Any`` type URL of one of the service's messages, e.g. ``DetectResponse``."""
+        return f"{TYPE_PREFIX}{self.spec.proto_package}.{message}"
 
 
 class Router:
@@ -118,14 +89,16 @@ class Router:
     def __init__(
         self,
         routes: Mapping[str, str],
-        table: Mapping[str, RouteSpec] = MODALITIES,
+        table: Mapping[str, ServiceSpec] | None = None,
         channel_options: list[tuple[str, Any]] | None = None,
         credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
+        table = service_specs() if table is None else table
         unknown = sorted(set(routes) - set(table))
         if unknown:
             raise ValueError(f"routes name unknown modalities {unknown}; known: {', '.join(sorted(table))}")
-        self._table = table
+        self._table = dict(table)
+        self._by_package = {spec.proto_package: name for name, spec in self._table.items()}
         self._routes = {m: Route(m, table[m], address, self) for m, address in routes.items()}
         self._options = list(channel_options or [])
         self._credentials = credentials
@@ -150,13 +123,29 @@ class Router:
         }
         self.known = ", ".join(sorted(self._routes)) or "(none configured)"
 
-    def route(self, request: gateway_pb2.DetectRequest | gateway_pb2.StreamDetectRequest) -> Route:
-        """The route for the request's payload arm; InvalidInputError when it has none we route."""
+    def route(self, request: Any, message: str = "DetectRequest") -> Route:
+        """The route of a gateway request's payload (arm or ``other`` Any); InvalidInputError when unrouted."""
         arm = request.WhichOneof("payload")
-        found = self._routes.get(arm) if arm is not None else None
-        if found is None:
+        if arm == GENERIC_ARM:
+            return self.get(self.modality_of(request.other.type_url, message))
+        if arm is None:
             self._raise_unrouted(arm)
-        return found
+        return self.get(arm)
+
+    def modality_of(self, type_url: str, message: str) -> str:
+        """The modality whose proto package declares the ``Any``'s type (which must be its ``message``)."""
+        name = type_url.rpartition("/")[2]
+        package, _, short = name.rpartition(".")
+        if short != message or not package:
+            raise InvalidInputError(
+                f"payload.other: type {name or '(empty)'!r} is not a service's {message}; expected "
+                f"'{TYPE_PREFIX}polyad.<service>.v1.{message}'", "other"
+            )
+        modality = self._by_package.get(package)
+        if modality is None:
+            raise InvalidInputError(f"payload.other: no known service declares package {package!r}; known "
+                                    f"modalities: {self.known}", "other")
+        return modality
 
     def get(self, modality: str) -> Route:
         """The route of a modality by name (for REST paths); InvalidInputError when unknown."""
@@ -195,7 +184,6 @@ class Router:
         channels, self._channels = list(self._channels.values()), {}
         self._health = {}
         for route in self._routes.values():
-            route._call = None
-            route._stream_call = None
+            route._calls.clear()
         for channel in channels:
             await channel.close(grace)

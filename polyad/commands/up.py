@@ -1,9 +1,11 @@
-"""``polyad up``: the embedded default — every service and the gateway on localhost, supervised.
+"""``polyad up``: the embedded default — Ray, every service and the gateway on localhost, supervised.
 
-Each component runs in its own process, so a crash of one never takes the others down; a
-crashed component is restarted (with back-off). With ``--backend ray`` (the default) this process
-starts one local Ray head and every service serves its model from Ray Serve replicas on it. Default
-models are trained once and cached in the store.
+Every component is a child process (a crash of one never takes the others down): the Ray head
+(``ray start --head --block``), one ``python -m services.core.app <service>`` per registered service,
+the gateway, and — on first start — a one-shot trainer of the missing default models. Services
+start at once and turn SERVING when their default model appears in the store. The supervisor
+restarts a child only when it died on its own (non-zero exit, or a signal it was not sent), and
+SIGINT/SIGTERM (Ctrl-C reaches the whole process group) stops everything within 15 s.
 """
 
 from __future__ import annotations
@@ -14,185 +16,314 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rich.console import Console
 from rich.table import Table
 
-from polyad.service_table import SERVICES
-from services.core.errors import PolyadError
+from services.core.spec import ServiceSpec, service_specs
 
-__all__ = ["Component", "run_up"]
+__all__ = ["Component", "ResourcePlan", "plan_resources", "run_up"]
 
 console = Console(stderr=True)
+STOP_GRACE_S = 10.0
 
 
 @dataclass
 class Component:
-    """A supervised child process."""
+    """A supervised child process; ``one_shot`` children (the trainer) are never restarted."""
 
     name: str
-    module: str
-    env: dict[str, str]
-    address: str
+    command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    address: str = ""
+    one_shot: bool = False
     process: subprocess.Popen | None = None
     restarts: list[float] = field(default_factory=list)
+    stopping: bool = False
 
     def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", self.module], env={**os.environ, **self.env})
+        self.stopping = False
+        self.process = subprocess.Popen(self.command, env={**os.environ, **self.env})
 
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
+    def signal_stop(self) -> None:
+        """Ask the child to stop (SIGTERM); it is then expected to exit."""
+        self.stopping = True
+        if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+
+    def wait_or_kill(self, deadline: float) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def died_on_its_own(self) -> bool:
+        """Exited with an error or was killed by a signal nobody here sent (exit 0 is a clean stop)."""
+        code = self.process.poll() if self.process is not None else None
+        return code is not None and code != 0 and not self.stopping and not self.one_shot
 
 
-def wait_serving(address: str, timeout: float, process: subprocess.Popen | None = None) -> None:
-    """Block until ``address`` reports grpc.health.v1 SERVING."""
-    deadline = time.monotonic() + timeout
+@dataclass(frozen=True)
+class ResourcePlan:
+    """Ray resources per Serve replica, derived from what the Ray head reports."""
+
+    cpus: float  # CPUs Ray reports
+    gpus: float  # GPUs Ray reports
+    replicas: int  # replicas of every service together
+    cpus_per_replica: float
+    gpus_per_replica: float
+
+    def describe(self) -> str:
+        return (f"{self.replicas} replicas on {self.cpus:g} CPUs / {self.gpus:g} GPUs: "
+                f"{self.cpus_per_replica:g} CPU, {self.gpus_per_replica:g} GPU each")
+
+
+def plan_resources(cpus: float, gpus: float, services: int, replicas_per_service: int,
+                   cpus_per_replica: float | None = None, gpus_per_replica: float = 0.0) -> ResourcePlan:
+    """Share Ray's CPUs over every replica (fractions allowed) so every replica can be scheduled.
+
+    Asking for more than is there (e.g. 1 CPU per replica with 8 replicas on 2 CPUs) leaves replicas
+    pending forever, so an explicit request larger than the fair share is an error.
+    """
+    replicas = max(1, services * replicas_per_service)
+    fair = round(max(cpus, 0.0) / replicas, 3)
+    if cpus_per_replica is not None and cpus_per_replica * replicas > cpus + 1e-9:
+        raise SystemExit(f"--cpus-per-replica {cpus_per_replica} × {replicas} replicas exceeds the {cpus:g} CPUs "
+                         f"Ray reports; use at most {fair}")
+    if gpus_per_replica * replicas > gpus + 1e-9:
+        raise SystemExit(f"--gpus-per-replica {gpus_per_replica} × {replicas} replicas exceeds the {gpus:g} GPUs "
+                         "Ray reports")
+    return ResourcePlan(cpus, gpus, replicas, cpus_per_replica if cpus_per_replica is not None else fair,
+                        gpus_per_replica)
+
+
+def free_port(host: str) -> int:
+    """A port that is free on ``host`` now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def health_status(address: str, timeout: float = 1.0) -> bool:
+    """Whether ``address`` reports grpc.health.v1 SERVING now."""
     with grpc.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            if process is not None and process.poll() is not None:
-                raise RuntimeError(f"the process behind {address} exited with code {process.returncode}")
-            try:
-                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.5)
-    raise TimeoutError(f"{address} did not become SERVING within {timeout:.0f} s")
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=timeout)
+        except grpc.RpcError:
+            return False
+    return reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
 def installed_services() -> list[str]:
     """Services whose default detector plugin is registered and importable (installed with its extra)."""
     from services.core import registry
+    from services.core.errors import PolyadError
 
     names = []
-    for service, entry in SERVICES.items():
+    for name, spec in service_specs().items():
         try:
-            registry.detector_class(service, entry.default_detector)
+            registry.detector_class(name, spec.default_detector)
         except (ImportError, PolyadError):
             continue
-        names.append(service)
+        names.append(name)
     return names
 
 
-def ensure_default_models(store_root: str | None, services: list[str]) -> None:
-    """Train each service's default model the first time (progress bars), then reuse it."""
-    import importlib
-
+def missing_defaults(store_root: str | None, services: list[str]) -> list[str]:
+    """Services whose default model is not in the store yet."""
     from services.core.errors import ModelNotFoundError
     from services.core.store import ModelStore
 
-    store = ModelStore(store_root)
-    for service in services:
-        detector = SERVICES[service].default_detector
-        name = f"{service}/{detector}"
+    store, missing = ModelStore(store_root), []
+    for name in services:
+        spec = service_specs()[name]
         try:
-            stored = store.resolve(service, detector)
-            console.print(f"[green]{name}[/] {stored.version} found in {store.root}")
+            stored = store.resolve(name, spec.default_detector)
+            console.print(f"[green]{name}/{spec.default_detector}[/] {stored.version} found in {store.root}")
         except ModelNotFoundError:
-            console.print(f"training the default {name} model on the bundled data (first start only)")
-            defaults = importlib.import_module(f"services.{service}.defaults")
-            stored = defaults.train_default_model(store, progress=True)
-            console.print(f"[green]{name}[/] {stored.version} stored in {store.root}")
+            missing.append(name)
+    return missing
 
 
-def start_shared_ray() -> str:
-    """Start one local Ray head in this (supervising) process; every service joins it. Returns its address."""
+def _ray_head(args: argparse.Namespace, temp_dir: str, port: int) -> Component:
+    command = [str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", f"--port={port}",
+               f"--node-ip-address={args.host}", "--include-dashboard=false", f"--temp-dir={temp_dir}",
+               "--disable-usage-stats"]
+    return Component("ray", command)
+
+
+def _connect_plan(address: str, args: argparse.Namespace, services: int, deadline: float) -> ResourcePlan:
+    """Join the Ray head briefly to read its resources (it may still be starting)."""
     import ray
 
-    ray.init(include_dashboard=False, namespace="polyad", log_to_driver=False)
-    address = ray.get_runtime_context().gcs_address
-    console.print(f"[green]Ray[/] head at {address} (shared by every service's Serve deployments)")
-    return address
+    while True:
+        try:
+            ray.init(address=address, namespace="polyad", log_to_driver=False, logging_level="ERROR")
+            break
+        except (ConnectionError, RuntimeError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    try:
+        resources = ray.cluster_resources()
+    finally:
+        ray.shutdown()
+    return plan_resources(float(resources.get("CPU", 0.0)), float(resources.get("GPU", 0.0)), services,
+                          args.replicas, args.cpus_per_replica, args.gpus_per_replica)
 
 
-def components(args: argparse.Namespace, ray_address: str | None = None) -> list[Component]:
-    """One process per domain service, then the gateway that routes to them."""
-    settings = {"kind": args.backend, "num_replicas": args.replicas}
-    if ray_address is not None:
-        settings["ray_address"] = ray_address
-    backend = json.dumps(settings)
-    parts, routes = [], {}
-    for service in args.services:
-        port = getattr(args, f"{service}_port")
-        address = routes[service] = f"{args.host}:{port}"
-        prefix = f"POLYAD_{service.upper()}_"
-        env = {f"{prefix}ADDRESS": address, f"{prefix}BACKEND": backend, f"{prefix}METRICS_PORT": str(port + 1000)}
+def service_components(args: argparse.Namespace, specs: list[ServiceSpec], backend: dict) -> list[Component]:
+    """One ``python -m services.core.app <service>`` process per service."""
+    parts = []
+    for spec in specs:
+        port = getattr(args, f"{spec.name}_port")
+        prefix = spec.env_prefix
+        env = {f"{prefix}ADDRESS": f"{args.host}:{port}", f"{prefix}BACKEND": json.dumps(backend),
+               f"{prefix}METRICS_PORT": str(port + 1000), "POLYAD_MODEL_POLL_S": "2"}
         if args.store:
             env[f"{prefix}STORE_ROOT"] = args.store
-        parts.append(Component(service, f"services.{service}.app", env, address))
-    gateway_env = {
+        parts.append(Component(spec.name, [sys.executable, "-m", "services.core.app", spec.name], env,
+                               f"{args.host}:{port}"))
+    return parts
+
+
+def gateway_component(args: argparse.Namespace, services: list[Component]) -> Component:
+    env = {
         "POLYAD_GATEWAY_GRPC_ADDRESS": f"{args.host}:{args.grpc_port}",
         "POLYAD_GATEWAY_HTTP_ADDRESS": f"{args.host}:{args.http_port}",
-        "POLYAD_GATEWAY_ROUTES": json.dumps(routes),
+        "POLYAD_GATEWAY_ROUTES": json.dumps({part.name: part.address for part in services}),
     }
-    return [*parts, Component("gateway", "gateway.app", gateway_env, f"{args.host}:{args.grpc_port}")]
+    return Component("gateway", [sys.executable, "-m", "gateway.app"], env, f"{args.host}:{args.grpc_port}")
 
 
-def supervise(parts: list[Component]) -> None:
-    """Restart crashed components (at most 5 times a minute each) until interrupted."""
-    while True:
-        time.sleep(1.0)
-        for part in parts:
-            if part.process is None or part.process.poll() is None:
+def trainer_component(args: argparse.Namespace, services: list[str]) -> Component:
+    command = [sys.executable, "-m", "polyad.commands.defaults", *services]
+    if args.store:
+        command += ["--store", args.store]
+    return Component("trainer", command, one_shot=True)
+
+
+class Supervisor:
+    """Starts components, restarts the ones that die on their own, stops everything on a signal."""
+
+    def __init__(self) -> None:
+        self.parts: list[Component] = []
+        self.stop = threading.Event()
+
+    def launch(self, part: Component) -> Component:
+        self.parts.append(part)
+        part.start()
+        return part
+
+    def on_signal(self, signum: int, _frame: object) -> None:
+        self.stop.set()
+
+    def check_children(self) -> None:
+        for part in self.parts:
+            if not part.died_on_its_own():
                 continue
+            assert part.process is not None
             now = time.monotonic()
             part.restarts = [t for t in part.restarts if now - t < 60] + [now]
             if len(part.restarts) > 5:
-                console.print(f"[red]{part.name} keeps crashing; leaving it down[/]")
-                part.process = None
+                console.print(f"[red]{part.name} keeps crashing ({part.process.returncode}); leaving it down[/]")
+                part.stopping = True
                 continue
-            console.print(f"[yellow]{part.name} exited ({part.process.returncode}); restarting[/]")
+            console.print(f"[yellow]{part.name} died ({part.process.returncode}); restarting[/]")
             part.start()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds`` (woken at once by a stop signal); True when stopping."""
+        return self.stop.wait(seconds)
+
+    def shutdown(self) -> None:
+        """SIGTERM every child (services and gateway first, Ray last), wait, kill stragglers."""
+        deadline = time.monotonic() + STOP_GRACE_S
+        ordered = [p for p in reversed(self.parts) if p.name != "ray"] + [p for p in self.parts if p.name == "ray"]
+        for part in ordered:
+            part.signal_stop()
+        for part in ordered:
+            part.wait_or_kill(deadline)
+
+
+def _wait_ready(supervisor: Supervisor, parts: list[Component], trainer: Component | None, timeout: float) -> bool:
+    """Wait (checking children) until every part reports SERVING; False when stopped first."""
+    deadline, pending = time.monotonic() + timeout, list(parts)
+    while pending:
+        supervisor.check_children()
+        pending = [part for part in pending if not health_status(part.address)]
+        if trainer is not None and trainer.process is not None and trainer.process.poll() not in (None, 0):
+            raise SystemExit(f"training the default models failed (exit {trainer.process.returncode})")
+        if not pending:
+            return True
+        if time.monotonic() > deadline:
+            raise SystemExit(f"not SERVING within {timeout:.0f} s: {', '.join(p.name for p in pending)}")
+        if supervisor.wait(1.0):
+            return False
+    return True
+
+
+def _print_table(args: argparse.Namespace, services: list[Component], plan: ResourcePlan | None) -> None:
+    table = Table(title="Polyad is up")
+    table.add_column("endpoint")
+    table.add_column("address")
+    table.add_row("gateway gRPC (polyad.gateway.v1.GatewayService)", f"{args.host}:{args.grpc_port}")
+    table.add_row("gateway REST + OpenAPI docs", f"http://{args.host}:{args.http_port}/docs")
+    table.add_row("metrics", f"http://{args.host}:{args.http_port}/metrics")
+    for part in services:
+        port = int(part.address.rpartition(":")[2])
+        table.add_row(f"{part.name} service (direct gRPC)", part.address)
+        table.add_row(f"{part.name} service metrics", f"http://{args.host}:{port + 1000}/metrics")
+    table.add_row("model replicas", plan.describe() if plan is not None else "inline (in each service process)")
+    Console().print(table)
 
 
 def run_up(args: argparse.Namespace) -> int:
-    """Start everything, print the addresses, supervise until Ctrl-C."""
-    if args.services is None:
-        args.services = installed_services()
-    ensure_default_models(args.store, args.services)
-    ray_address = start_shared_ray() if args.backend == "ray" else None
-    parts = components(args, ray_address)
-
-    def shutdown(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, shutdown)
+    """Start everything, print the addresses, supervise until SIGINT/SIGTERM."""
+    specs = service_specs()
+    names = args.services if args.services is not None else installed_services()
+    supervisor = Supervisor()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, supervisor.on_signal)
+    plan: ResourcePlan | None = None
+    backend: dict = {"kind": args.backend, "num_replicas": args.replicas}
     try:
-        for part in parts:
-            part.start()
-            wait_serving(part.address, timeout=180, process=part.process)
-            console.print(f"[green]{part.name}[/] serving on {part.address}")
-        table = Table(title="Polyad is up")
-        table.add_column("endpoint")
-        table.add_column("address")
-        table.add_row("gateway gRPC (polyad.gateway.v1.GatewayService)", f"{args.host}:{args.grpc_port}")
-        table.add_row("gateway REST + OpenAPI docs", f"http://{args.host}:{args.http_port}/docs")
-        table.add_row("metrics", f"http://{args.host}:{args.http_port}/metrics")
-        for part in parts[:-1]:
-            port = int(part.address.rpartition(":")[2])
-            table.add_row(f"{part.name} service (direct gRPC)", part.address)
-            table.add_row(f"{part.name} service metrics", f"http://{args.host}:{port + 1000}/metrics")
-        Console().print(table)
-        print("ready", flush=True)
-        supervise(parts)
-    except KeyboardInterrupt:
+        if args.backend == "ray":
+            # The embedded head listens on the chosen host only (loopback by default) and every client is a
+            # child of this process, so Ray's token authentication (on by default for `ray start`) is off.
+            os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+            temp_dir = tempfile.mkdtemp(prefix="polyad-ray-")
+            ray_port = free_port(args.host)
+            supervisor.launch(_ray_head(args, temp_dir, ray_port))
+            address = f"{args.host}:{ray_port}"
+            plan = _connect_plan(address, args, len(names), time.monotonic() + 60)
+            console.print(f"[green]Ray[/] head at {address}; {plan.describe()}")
+            backend.update(ray_address=address, num_cpus=plan.cpus_per_replica, num_gpus=plan.gpus_per_replica)
+        services = [supervisor.launch(part) for part in service_components(args, [specs[n] for n in names], backend)]
+        gateway = supervisor.launch(gateway_component(args, services))
+        missing = missing_defaults(args.store, names)
+        trainer = supervisor.launch(trainer_component(args, missing)) if missing else None
+        if missing:
+            console.print(f"training the default models of {', '.join(missing)} (first start only); "
+                          "each service turns SERVING when its model is stored")
+        if _wait_ready(supervisor, [*services, gateway], trainer, args.ready_timeout):
+            _print_table(args, services, plan)
+            print("ready", flush=True)
+            while not supervisor.wait(1.0):
+                supervisor.check_children()
         console.print("stopping")
     finally:
-        for part in reversed(parts):
-            part.stop()
-        if ray_address is not None:
-            import ray
-
-            ray.shutdown()  # stops the head this process started
+        supervisor.shutdown()
     return 0

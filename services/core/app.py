@@ -1,4 +1,10 @@
-"""Running a domain service: model manager + servicer + gRPC server with health, in one event loop."""
+"""Running any domain service from its spec: model manager + servicer + gRPC server with health.
+
+    python -m services.core.app <service> [--config FILE]      (or: polyad serve <service>)
+
+The one entry point of every service (containers, ``polyad up``, tests): the service's
+:class:`~services.core.spec.ServiceSpec` names its settings, servicer and generated gRPC code.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import os
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from grpc import aio
 from grpc_health.v1 import health
@@ -16,9 +23,10 @@ from services.core.errors import PolyadError
 from services.core.models import ModelManager
 from services.core.server import build_server, set_serving
 from services.core.settings import ServiceSettings
+from services.core.spec import ServiceSpec, load_object, service_spec
 from services.core.store import ModelStore
 
-__all__ = ["RunningService", "serve_forever", "start_service"]
+__all__ = ["RunningService", "main", "serve_forever", "start", "start_service"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +53,22 @@ class RunningService:
         await set_serving(self.health, [self.grpc_service_name], False)
         await self.server.stop(grace)
         await self.models.close()
+
+
+async def start(spec: ServiceSpec | str, settings: ServiceSettings | None = None, **fields: Any) -> RunningService:
+    """Start the service ``spec`` with ``settings`` (default: from env); ``fields`` override settings fields.
+
+    Use ``address="127.0.0.1:0"`` for a free port (``RunningService.port`` says which).
+    """
+    spec = service_spec(spec) if isinstance(spec, str) else spec
+    if settings is None:
+        settings = spec.load_settings()
+    settings = spec.complete(settings.model_copy(update=fields) if fields else settings)
+    servicer_cls = load_object(spec.servicer)
+    return await start_service(
+        spec.name, spec.grpc_service, settings, settings.default_detector,
+        lambda models: servicer_cls(models, settings), spec.add_servicer,
+    )
 
 
 async def start_service(
@@ -106,23 +130,28 @@ async def serve_forever(
     await running.stop()
 
 
-def run_main(
-    argv: list[str] | None,
-    description: str,
-    settings_cls: type[ServiceSettings],
-    env_prefix: str,
-    section: str,
-    start: Callable[[ServiceSettings], Awaitable[RunningService]],
-) -> None:
-    """``python -m services.<name>.app [--config FILE]``: load settings, serve until interrupted."""
+def main(argv: list[str] | None = None) -> None:
+    """``python -m services.core.app <service> [--config FILE]``: load settings, serve until interrupted."""
     import argparse
 
-    from services.core.settings import load_settings
+    from services.core.spec import service_specs
 
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--config", help=f"YAML settings file (env vars {env_prefix}* override it)")
+    parser = argparse.ArgumentParser(prog="python -m services.core.app", description="Run one Polyad service.")
+    parser.add_argument("service", nargs="?", choices=sorted(service_specs()), default=os.environ.get("POLYAD_SERVICE"),
+                        help="the service to run (default: $POLYAD_SERVICE, as set in its container image)")
+    parser.add_argument("--config", help="YAML settings file (env vars POLYAD_<SERVICE>_* override it)")
     args = parser.parse_args(argv)
+    if args.service is None:
+        parser.error("name the service to run (or set POLYAD_SERVICE)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = load_settings(settings_cls, args.config, env_prefix, section=section)
+    spec = service_spec(args.service)
+    try:
+        settings = spec.load_settings(args.config)
+    except (OSError, ValueError) as error:
+        parser.error(f"invalid settings: {error}")
     host = settings.address.rpartition(":")[0]
-    asyncio.run(serve_forever(lambda: start(settings), settings.metrics_port, host))
+    asyncio.run(serve_forever(lambda: start(spec, settings), settings.metrics_port, host))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,26 +1,39 @@
 """Detector plugins, found through the ``polyad.detectors`` entry-point group and loaded lazily.
 
 An entry point is named ``<service>.<detector>`` (for example ``timeseries.comet``) and points at
-the detector class. Nothing is imported until a detector is asked for, so a service pays only
-for its own dependencies.
+the detector class. A service spec may also declare detectors (``ServiceSpec.detectors``, for
+services outside an installed package). Nothing is imported until a detector is asked for, so a
+service pays only for its own dependencies.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from functools import cache
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import entry_points
 
 from services.core.contract import Detector
 from services.core.errors import InvalidInputError
+from services.core.spec import SPECS_ENV, load_object, service_specs
 
 __all__ = ["GROUP", "available", "detector_class", "service_detectors"]
 
 GROUP = "polyad.detectors"
 
 
+def _entry_points() -> dict[str, Callable[[], object]]:
+    return _plugins(os.environ.get(SPECS_ENV, ""))
+
+
 @cache
-def _entry_points() -> dict[str, EntryPoint]:
-    return {ep.name: ep for ep in entry_points(group=GROUP)}
+def _plugins(extra_specs: str) -> dict[str, Callable[[], object]]:
+    """``<service>.<detector>`` -> a loader of the class (entry points, then spec-declared detectors)."""
+    found: dict[str, Callable[[], object]] = {ep.name: ep.load for ep in entry_points(group=GROUP)}
+    for spec in service_specs().values():
+        for detector, reference in spec.detectors.items():
+            found.setdefault(f"{spec.name}.{detector}", lambda reference=reference: load_object(reference))
+    return found
 
 
 def available() -> list[str]:
@@ -42,7 +55,7 @@ def detector_class(service: str, detector: str) -> type[Detector]:
     if entry is None:
         known = ", ".join(service_detectors(service)) or "none"
         raise InvalidInputError(f"unknown {service} detector {detector!r}; known: {known}")
-    cls = entry.load()
+    cls = entry()
     if not (isinstance(cls, type) and issubclass(cls, Detector)):
         raise TypeError(f"entry point {key} does not name a Detector subclass")
     return cls

@@ -25,7 +25,8 @@ __all__ = ["ServiceSettings", "load_settings"]
 class ServiceSettings(BaseModel):
     """Fields every domain service has."""
 
-    address: str = Field("127.0.0.1:50061", description="host:port the gRPC server binds.")
+    address: str = Field("", description="host:port the gRPC server binds; empty = 127.0.0.1:<the spec's port>.")
+    default_detector: str = Field("", description="Detector used when a request names none; empty = the spec's.")
     store_root: str | None = Field(None, description="Model store root; None = $POLYAD_MODEL_STORE or ~/.cache.")
     backend: BackendSettings = Field(default_factory=BackendSettings)
     max_request_bytes: int = Field(64 * 1024 * 1024, description="Largest tensor accepted, in bytes.")

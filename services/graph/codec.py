@@ -10,6 +10,7 @@ from services.core.codecs import to_numpy
 from services.core.errors import InvalidInputError
 from services.graph.batch import GraphBatch
 from services.graph.config import GraphSettings
+from services.graph.graph_text import parse_edge_list, parse_matrix
 from services.graph.validation import validate_graph
 
 __all__ = ["decode_graph", "decode_labels", "evidence_proto"]
@@ -19,13 +20,11 @@ INTEGERS = (common_pb2.DATA_TYPE_INT32, common_pb2.DATA_TYPE_INT64, common_pb2.D
 NUMERIC = FLOATS + INTEGERS
 
 
-def decode_graph(message: pb.Graph, settings: GraphSettings, n_features: int | None, explain_top_k: int = 0
-                 ) -> GraphBatch:
-    """A validated, normalised batch from a ``Graph`` (limits from ``settings``; ``n_features`` of the model)."""
-    limit = settings.max_request_bytes
+def _decode_tensors(message: pb.Graph, limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Node features ``(N, F)``, edges ``(2, E)`` and optional edge times ``(E,)`` from the message's tensors."""
     if not message.node_features.ByteSize():
-        raise InvalidInputError("graph.node_features is missing; expected a float (N, F) tensor",
-                                "graph.node_features")
+        raise InvalidInputError("graph.node_features is missing; expected a float (N, F) tensor "
+                                "(or the edge_list and features_text files)", "graph.node_features")
     x = to_numpy(message.node_features, "graph.node_features", FLOATS, (2,), limit)
     if message.edge_index.ByteSize():
         edge_index = to_numpy(message.edge_index, "graph.edge_index", INTEGERS, (2,), limit)
@@ -34,6 +33,32 @@ def decode_graph(message: pb.Graph, settings: GraphSettings, n_features: int | N
     edge_time = None
     if message.edge_time.ByteSize():
         edge_time = to_numpy(message.edge_time, "graph.edge_time", NUMERIC, (1,), limit).astype(np.float64)
+    return x, edge_index, edge_time
+
+
+def _parse_uploaded(message: pb.Graph, limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The same arrays from uploaded ``edge_list`` and ``features_text`` files (parsed here, not in the gateway)."""
+    if message.node_features.ByteSize() or message.edge_index.ByteSize():
+        raise InvalidInputError("graph: send either the tensors or the edge_list + features_text files, not both",
+                                "graph")
+    if not message.features_text:
+        raise InvalidInputError("graph.features_text is missing; expected one row of F values per node",
+                                "graph.features_text")
+    for name in ("edge_list", "features_text"):
+        if len(getattr(message, name)) > limit:
+            raise InvalidInputError(f"graph.{name} exceeds the limit of {limit} bytes", f"graph.{name}")
+    edge_index, edge_time = parse_edge_list(message.edge_list, "edges")
+    return parse_matrix(message.features_text, "features"), edge_index, edge_time
+
+
+def decode_graph(message: pb.Graph, settings: GraphSettings, n_features: int | None, explain_top_k: int = 0
+                 ) -> GraphBatch:
+    """A validated, normalised batch from a ``Graph`` (limits from ``settings``; ``n_features`` of the model)."""
+    limit = settings.max_request_bytes
+    if message.edge_list or message.features_text:
+        x, edge_index, edge_time = _parse_uploaded(message, limit)
+    else:
+        x, edge_index, edge_time = _decode_tensors(message, limit)
     targets = None
     if message.target_nodes.ByteSize():
         targets = to_numpy(message.target_nodes, "graph.target_nodes", INTEGERS, (1,), limit).astype(np.int64)

@@ -6,17 +6,14 @@ from pydantic import Field
 
 from services.core.settings import ServiceSettings
 
-__all__ = ["ENV_PREFIX", "SERVICE", "GraphSettings"]
+__all__ = ["SERVICE", "GraphSettings"]
 
 SERVICE = "graph"
-ENV_PREFIX = "POLYAD_GRAPH_"
 
 
 class GraphSettings(ServiceSettings):
     """Limits and defaults of ``polyad.graph.v1.GraphService``."""
 
-    address: str = Field("127.0.0.1:50064", description="host:port the gRPC server binds.")
-    default_detector: str = "ego_diffusion"
     max_nodes: int = Field(200_000, ge=1, description="Largest graph accepted (nodes).")
     max_edges: int = Field(2_000_000, ge=1, description="Largest graph accepted (edges as sent).")
     default_explain_top_k: int = Field(10, ge=0, description="Nodes explained when a request says 0.")

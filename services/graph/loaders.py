@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from services.core.errors import InvalidInputError
-from services.core.graph_text import parse_edge_list, parse_labels, parse_matrix
 from services.graph.batch import GraphBatch
+from services.graph.graph_text import parse_edge_list, parse_labels, parse_matrix
 
 __all__ = ["load_graph", "load_graph_folder", "load_pyg_file"]
 

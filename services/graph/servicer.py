@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from grpc import aio
@@ -11,10 +12,8 @@ from polyad.graph.v1 import graph_pb2 as pb
 from polyad.graph.v1 import graph_pb2_grpc as pb_grpc
 from services.core.codecs import from_numpy
 from services.core.errors import InvalidInputError
-from services.core.models import LoadedModel, ModelManager
-from services.core.responses import decide_scores, decisions_proto, policy_from_proto
-from services.core.servicing import ModelInfoMixin
-from services.core.training import fit_options
+from services.core.models import LoadedModel
+from services.core.servicing import DomainServicer
 from services.graph.codec import decode_graph, decode_labels, evidence_proto
 from services.graph.config import GraphSettings
 from services.graph.experiments import calibration_split
@@ -27,14 +26,11 @@ def _n_features(model: LoadedModel) -> int | None:
     return shape[1] if len(shape) == 2 and shape[1] > 0 else None
 
 
-class GraphServicer(ModelInfoMixin, pb_grpc.GraphServiceServicer):
+class GraphServicer(DomainServicer, pb_grpc.GraphServiceServicer):
     """Thin adapter between protobuf messages and the model manager."""
 
-    model_info_response = pb.GetModelInfoResponse
-
-    def __init__(self, models: ModelManager, settings: GraphSettings) -> None:
-        self.models = models
-        self.settings = settings
+    messages = pb
+    settings: GraphSettings
 
     def _explain_k(self, request: pb.DetectRequest) -> int:
         if request.omit_evidence:
@@ -47,22 +43,20 @@ class GraphServicer(ModelInfoMixin, pb_grpc.GraphServiceServicer):
         return k
 
     async def Detect(self, request: pb.DetectRequest, context: aio.ServicerContext) -> pb.DetectResponse:
-        rule, alpha, _ = policy_from_proto(request.policy)
         model = await self.models.get(request.model)
         batch = decode_graph(request.graph, self.settings, _n_features(model), self._explain_k(request))
         scores, evidence = await model.backend.score_and_explain(batch)
-        p_values, decision = decide_scores(model.calibrator, scores, rule, alpha)
+        decided = self.decide(model, scores, request.policy)
         nodes = batch.target_nodes
         by_node = dict(zip(nodes.tolist(), scores.tolist(), strict=True))
         response = pb.DetectResponse(
             graph_id=request.graph.id, nodes=from_numpy(nodes), scores=from_numpy(scores.astype(np.float32)),
-            decisions=decisions_proto(p_values, decision), evidence=evidence_proto(evidence, by_node),
+            decisions=decided.proto(), evidence=evidence_proto(evidence, by_node),
         )
         response.model.detector, response.model.version = model.stored.detector, model.stored.version
         return response
 
-    async def Fit(self, request: pb.FitRequest, context: aio.ServicerContext) -> pb.FitResponse:
-        overrides, fraction = fit_options(request.config_json, request.calibration_fraction)
+    def fit_data(self, request: pb.FitRequest, overrides: dict[str, Any], fraction: float) -> tuple[Any, Any]:
         batch = decode_graph(request.graph, self.settings, None)
         labels = decode_labels(request.labels, batch.num_nodes, self.settings.max_request_bytes)
         labelled = labels[batch.target_nodes]
@@ -73,7 +67,5 @@ class GraphServicer(ModelInfoMixin, pb_grpc.GraphServiceServicer):
             )
         if int((labelled == 0).sum()) < 10:
             raise InvalidInputError("Fit needs at least 10 labelled normal nodes", "labels")
-        train, calibration = calibration_split(replace(batch, y=labels), fraction, seed=0)
-        model = await self.models.fit(request.detector, train, calibration, overrides)  # type: ignore[arg-type]
-        return pb.FitResponse(model=model.info(self.settings.backend.kind))
+        return calibration_split(replace(batch, y=labels), fraction, seed=0)
 

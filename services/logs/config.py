@@ -6,17 +6,14 @@ from pydantic import Field
 
 from services.core.settings import ServiceSettings
 
-__all__ = ["ENV_PREFIX", "SERVICE", "LogsSettings"]
+__all__ = ["SERVICE", "LogsSettings"]
 
 SERVICE = "logs"
-ENV_PREFIX = "POLYAD_LOGS_"
 
 
 class LogsSettings(ServiceSettings):
     """Limits and defaults of ``polyad.logs.v1.LogsService`` (the README's input rules)."""
 
-    address: str = Field("127.0.0.1:50063", description="host:port the gRPC server binds.")
-    default_detector: str = "contralog"
     max_line_chars: int = Field(4096, ge=16, description="Longer lines are truncated to this many characters.")
     max_session_lines: int = Field(10_000, ge=1, description="Detect rejects longer sessions; streams slide a window.")
     max_sessions_per_request: int = Field(10_000, ge=1, description="Most sessions one Detect may carry.")

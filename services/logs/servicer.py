@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import numpy as np
 from grpc import aio
@@ -12,10 +13,9 @@ from polyad.logs.v1 import logs_pb2 as pb
 from polyad.logs.v1 import logs_pb2_grpc as pb_grpc
 from services.core.codecs import from_numpy
 from services.core.errors import InvalidInputError
-from services.core.models import ModelManager
-from services.core.responses import RULES_BY_NAME, decide_scores, policy_from_proto
-from services.core.servicing import ModelInfoMixin
-from services.core.training import chronological_split, fit_options
+from services.core.responses import RULES_BY_NAME, policy_from_proto
+from services.core.servicing import DomainServicer
+from services.core.training import chronological_split
 from services.logs.codec import compile_pattern, decode_sessions, grouping
 from services.logs.config import LogsSettings
 from services.logs.streams import StreamCall, as_points
@@ -24,14 +24,11 @@ from services.logs.text import LineStats, join_sessions
 __all__ = ["LogsServicer"]
 
 
-class LogsServicer(ModelInfoMixin, pb_grpc.LogsServiceServicer):
+class LogsServicer(DomainServicer, pb_grpc.LogsServiceServicer):
     """Thin adapter between protobuf messages and the model manager."""
 
-    model_info_response = pb.GetModelInfoResponse
-
-    def __init__(self, models: ModelManager, settings: LogsSettings) -> None:
-        self.models = models
-        self.settings = settings
+    messages = pb
+    settings: LogsSettings
 
     def _top(self, requested: int) -> int:
         if requested > self.settings.top_lines_limit:
@@ -39,13 +36,13 @@ class LogsServicer(ModelInfoMixin, pb_grpc.LogsServiceServicer):
         return requested or 5
 
     async def Detect(self, request: pb.DetectRequest, context: aio.ServicerContext) -> pb.DetectResponse:
-        rule, alpha, _ = policy_from_proto(request.policy)
         top = self._top(request.top_lines)
         model = await self.models.get(request.model)
         file = request.file if request.HasField("file") else None
         decoded = decode_sessions(list(request.sessions), file, self.settings, model.metadata.config)
         scores, line_scores = await model.backend.score_and_explain(join_sessions(decoded.lines))
-        p_values, decision = decide_scores(model.calibrator, scores, rule, alpha)
+        decided = self.decide(model, scores, request.policy)
+        p_values, decision = decided.p_values, decided.decision
         response = pb.DetectResponse(rule=RULES_BY_NAME[decision.rule.value], alpha=decision.alpha,
                                      p_value_threshold=decision.threshold, input=decoded.report())
         response.model.detector, response.model.version = model.stored.detector, model.stored.version
@@ -96,14 +93,11 @@ class LogsServicer(ModelInfoMixin, pb_grpc.LogsServiceServicer):
         scores, call.state = await call.model.backend.stream_step(as_points(rows), call.state, False)
         return call.results(rows, scores, reasons, rule, alpha, window)
 
-    async def Fit(self, request: pb.FitRequest, context: aio.ServicerContext) -> pb.FitResponse:
-        overrides, fraction = fit_options(request.config_json, request.calibration_fraction)
+    def fit_data(self, request: pb.FitRequest, overrides: dict[str, Any], fraction: float) -> tuple[Any, Any]:
         file = request.file if request.HasField("file") else None
         decoded = decode_sessions(list(request.sessions), file, self.settings, overrides)
         if len(decoded.lines) < self.settings.min_fit_sessions:
             raise InvalidInputError(f"{len(decoded.lines)} sessions; Fit needs at least "
                                     f"{self.settings.min_fit_sessions}", "sessions")
-        train, calibration = chronological_split(join_sessions(decoded.lines), fraction)
-        model = await self.models.fit(request.detector, train, calibration, overrides)
-        return pb.FitResponse(model=model.info(self.settings.backend.kind))
+        return chronological_split(join_sessions(decoded.lines), fraction)
 

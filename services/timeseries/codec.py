@@ -9,7 +9,7 @@ from services.core.codecs import to_numpy
 from services.core.contract import ModelMetadata
 from services.core.errors import InvalidInputError
 
-__all__ = ["NUMERIC", "decode_series"]
+__all__ = ["NUMERIC", "check_series", "decode_series"]
 
 NUMERIC = (
     common_pb2.DATA_TYPE_FLOAT32,
@@ -32,6 +32,13 @@ def decode_series(
     if not tensor.ByteSize():
         raise InvalidInputError(f"{field} is missing; expected a (T, C) or (T,) numeric tensor", field)
     array = to_numpy(tensor, field=field, allowed=NUMERIC, ndim=(1, 2), max_bytes=max_bytes)
+    return check_series(array, field, max_points, metadata, max_channels)
+
+
+def check_series(
+    array: np.ndarray, field: str, max_points: int, metadata: ModelMetadata | None = None, max_channels: int = 512
+) -> np.ndarray:
+    """A validated float32 ``(T, C)`` array from a numeric ``(T, C)`` or ``(T,)`` array (limits, finiteness, model)."""
     if array.ndim == 1:
         array = array[:, None]
     steps, channels = array.shape

@@ -6,16 +6,14 @@ from pydantic import Field
 
 from services.core.settings import ServiceSettings
 
-__all__ = ["ENV_PREFIX", "SERVICE", "TimeSeriesSettings"]
+__all__ = ["SERVICE", "TimeSeriesSettings"]
 
 SERVICE = "timeseries"
-ENV_PREFIX = "POLYAD_TIMESERIES_"
 
 
 class TimeSeriesSettings(ServiceSettings):
     """Limits and defaults of ``polyad.timeseries.v1.TimeSeriesService``."""
 
-    default_detector: str = "comet"
     max_points: int = Field(2_000_000, description="Longest series accepted (time steps).")
     max_channels: int = Field(512, description="Most channels accepted.")
     max_series_per_request: int = Field(256)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from services.core.errors import InvalidInputError
-from services.core.series_csv import parse_series_csv
+from services.timeseries.series_csv import parse_series_csv
 
 __all__ = [
     "LabelledSeries",
@@ -152,7 +152,7 @@ def load_aeon_ecg() -> LabelledSeries:
 
 
 def read_series_csv(text_or_path: str | bytes | Path) -> np.ndarray:
-    """A CSV file path, CSV text or bytes → float32 ``(T, C)`` (rules in :mod:`services.core.series_csv`)."""
+    """A CSV file path, CSV text or bytes → float32 ``(T, C)`` (rules in :mod:`services.timeseries.series_csv`)."""
     one_line = isinstance(text_or_path, str) and "\n" not in text_or_path
     if isinstance(text_or_path, Path) or (one_line and Path(text_or_path).is_file()):
         if not Path(text_or_path).is_file():

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from grpc import aio
 
 from polyad.timeseries.v1 import timeseries_pb2 as pb
 from polyad.timeseries.v1 import timeseries_pb2_grpc as pb_grpc
-from services.core.calibration import decide_recent
 from services.core.codecs import from_numpy
 from services.core.contract import StreamState
 from services.core.errors import InvalidInputError
-from services.core.models import LoadedModel, ModelManager
-from services.core.responses import MAX_WINDOW, decide_scores, decisions_proto, policy_from_proto, regions_proto
-from services.core.servicing import ModelInfoMixin
-from services.core.training import chronological_split, fit_options
-from services.timeseries.codec import decode_series
+from services.core.models import LoadedModel
+from services.core.responses import regions_proto
+from services.core.servicing import DomainServicer, RecentPValues
+from services.core.training import chronological_split
+from services.timeseries.codec import check_series, decode_series
 from services.timeseries.config import TimeSeriesSettings
+from services.timeseries.series_csv import parse_series_csv
 
 __all__ = ["TimeSeriesServicer"]
 
@@ -32,23 +32,34 @@ class _Stream:
     model: LoadedModel
     state: StreamState | None = None
     offset: int = 0
-    recent_p: deque = field(default_factory=lambda: deque(maxlen=MAX_WINDOW))
+    recent: RecentPValues = field(default_factory=RecentPValues)
 
 
-class TimeSeriesServicer(ModelInfoMixin, pb_grpc.TimeSeriesServiceServicer):
+class TimeSeriesServicer(DomainServicer, pb_grpc.TimeSeriesServiceServicer):
     """Thin adapter between protobuf messages and the model manager."""
 
-    model_info_response = pb.GetModelInfoResponse
-
-    def __init__(self, models: ModelManager, settings: TimeSeriesSettings) -> None:
-        self.models = models
-        self.settings = settings
+    messages = pb
+    settings: TimeSeriesSettings
 
     def _decode(self, tensor, field_name: str, model: LoadedModel | None) -> np.ndarray:  # type: ignore[no-untyped-def]
         s = self.settings
         return decode_series(
             tensor, field_name, s.max_points, s.max_request_bytes, model.metadata if model else None, s.max_channels
         )
+
+    def _series(self, series: pb.Series, index: int, model: LoadedModel) -> np.ndarray:
+        """One request series: its ``values`` tensor or its uploaded ``csv`` bytes, checked against the model."""
+        if series.csv:
+            if series.HasField("values"):
+                raise InvalidInputError(f"series[{index}]: set either values or csv, not both", f"series[{index}]")
+            if len(series.csv) > self.settings.max_request_bytes:
+                raise InvalidInputError(f"series[{index}].csv exceeds {self.settings.max_request_bytes} bytes")
+            return self._checked(parse_series_csv(series.csv), f"series[{index}].csv", model)
+        return self._decode(series.values, f"series[{index}].values", model)
+
+    def _checked(self, values: np.ndarray, field_name: str, model: LoadedModel) -> np.ndarray:
+        s = self.settings
+        return check_series(values, field_name, s.max_points, model.metadata, s.max_channels)
 
     async def Detect(self, request: pb.DetectRequest, context: aio.ServicerContext) -> pb.DetectResponse:
         if not request.series:
@@ -57,20 +68,19 @@ class TimeSeriesServicer(ModelInfoMixin, pb_grpc.TimeSeriesServiceServicer):
             raise InvalidInputError(
                 f"{len(request.series)} series in one request; the limit is {self.settings.max_series_per_request}"
             )
-        rule, alpha, _ = policy_from_proto(request.policy)
         model = await self.models.get(request.model)
-        arrays = [self._decode(s.values, f"series[{i}].values", model) for i, s in enumerate(request.series)]
+        arrays = [self._series(s, i, model) for i, s in enumerate(request.series)]
         response = pb.DetectResponse()
         response.model.detector, response.model.version = model.stored.detector, model.stored.version
         for index, (series, values) in enumerate(zip(request.series, arrays, strict=True)):
             scores = await model.backend.score(values)
-            p_values, decision = decide_scores(model.calibrator, scores, rule, alpha)
+            decided = self.decide(model, scores, request.policy)
             response.results.append(
                 pb.SeriesResult(
                     id=series.id or str(index),
                     scores=from_numpy(scores),
-                    decisions=decisions_proto(p_values, decision),
-                    regions=regions_proto(decision.anomalous, scores, p_values),
+                    decisions=decided.proto(),
+                    regions=regions_proto(decided.decision.anomalous, scores, decided.p_values),
                     max_score=float(scores.max()),
                 )
             )
@@ -86,32 +96,21 @@ class TimeSeriesServicer(ModelInfoMixin, pb_grpc.TimeSeriesServiceServicer):
                 if len(streams) >= self.settings.max_streams_per_call:
                     raise InvalidInputError(f"more than {self.settings.max_streams_per_call} streams in one call")
                 stream = streams[request.stream_id] = _Stream(await self.models.get(request.model))
-            rule, alpha, window = policy_from_proto(request.policy, self.settings.stream_fdr_window)
             points = self._decode(request.points, f"stream {request.stream_id!r} points", stream.model)
             scores, stream.state = await stream.model.backend.stream_step(points, stream.state, request.adapt)
             p_values = stream.model.calibrator.p_values(scores)
-            stream.recent_p.extend(p_values.tolist())
-            context_p = np.fromiter(stream.recent_p, dtype=np.float64)[-max(window, len(p_values)):]
-            decision = decide_recent(context_p, len(p_values), rule, alpha)
+            decided = stream.recent.decide(p_values, request.policy, self.settings.stream_fdr_window)
             yield pb.StreamDetectResponse(
-                stream_id=request.stream_id,
-                offset=stream.offset,
-                scores=from_numpy(scores),
-                decisions=decisions_proto(p_values, decision),
+                stream_id=request.stream_id, offset=stream.offset, scores=from_numpy(scores), decisions=decided.proto()
             )
             stream.offset += len(scores)
             if request.close:
                 del streams[request.stream_id]
 
-    async def Fit(self, request: pb.FitRequest, context: aio.ServicerContext) -> pb.FitResponse:
+    def fit_data(self, request: pb.FitRequest, overrides: dict[str, Any], fraction: float) -> tuple[Any, Any]:
         values = self._decode(request.values, "values", None)
-        overrides, fraction = fit_options(request.config_json, request.calibration_fraction)
         if len(values) < self.settings.min_fit_points:
             raise InvalidInputError(
                 f"values has {len(values)} time steps; Fit needs at least {self.settings.min_fit_points}"
             )
-        train, calibration = chronological_split(values, fraction)
-        model = await self.models.fit(request.detector, train, calibration, overrides)
-        return pb.FitResponse(model=model.info(self.settings.backend.kind))
-
-
+        return chronological_split(values, fraction)

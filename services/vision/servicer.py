@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from grpc import aio
 
@@ -9,10 +11,10 @@ from polyad.vision.v1 import vision_pb2 as pb
 from polyad.vision.v1 import vision_pb2_grpc as pb_grpc
 from services.core.codecs import from_numpy
 from services.core.errors import InvalidInputError
-from services.core.models import LoadedModel, ModelManager
-from services.core.responses import RULES_BY_NAME, decide_scores, policy_from_proto
-from services.core.servicing import ModelInfoMixin
-from services.core.training import chronological_split, fit_options
+from services.core.models import LoadedModel
+from services.core.responses import RULES_BY_NAME
+from services.core.servicing import DomainServicer
+from services.core.training import chronological_split
 from services.vision.codec import decode_image, resize_image, resize_map
 from services.vision.config import VisionSettings
 from services.vision.heatmap import heatmap_png
@@ -20,14 +22,11 @@ from services.vision.heatmap import heatmap_png
 __all__ = ["VisionServicer"]
 
 
-class VisionServicer(ModelInfoMixin, pb_grpc.VisionServiceServicer):
+class VisionServicer(DomainServicer, pb_grpc.VisionServiceServicer):
     """Thin adapter between protobuf messages and the model manager."""
 
-    model_info_response = pb.GetModelInfoResponse
-
-    def __init__(self, models: ModelManager, settings: VisionSettings) -> None:
-        self.models = models
-        self.settings = settings
+    messages = pb
+    settings: VisionSettings
 
     def _size(self, model: LoadedModel | None) -> int:
         shape = model.metadata.input_spec.shape if model is not None else []
@@ -41,13 +40,13 @@ class VisionServicer(ModelInfoMixin, pb_grpc.VisionServiceServicer):
         return [decode_image(image, f"images[{i}]", self.settings.max_pixels) for i, image in enumerate(images)]
 
     async def Detect(self, request: pb.DetectRequest, context: aio.ServicerContext) -> pb.DetectResponse:
-        rule, alpha, _ = policy_from_proto(request.policy)
         originals = self._decode_all(list(request.images), self.settings.max_images_per_request)
         model = await self.models.get(request.model)
         size = self._size(model)
         batch = np.stack([resize_image(image, size) for image in originals])
         scores, maps = await model.backend.score_and_explain(batch)
-        p_values, decision = decide_scores(model.calibrator, scores, rule, alpha)
+        decided = self.decide(model, scores, request.policy)
+        p_values, decision = decided.p_values, decided.decision
         high = float(np.quantile(model.calibrator.scores_, 0.99))
         response = pb.DetectResponse(
             rule=RULES_BY_NAME[decision.rule.value], alpha=decision.alpha, p_value_threshold=decision.threshold
@@ -69,8 +68,7 @@ class VisionServicer(ModelInfoMixin, pb_grpc.VisionServiceServicer):
             response.results.append(result)
         return response
 
-    async def Fit(self, request: pb.FitRequest, context: aio.ServicerContext) -> pb.FitResponse:
-        overrides, fraction = fit_options(request.config_json, request.calibration_fraction)
+    def fit_data(self, request: pb.FitRequest, overrides: dict[str, Any], fraction: float) -> tuple[Any, Any]:
         images = self._decode_all(list(request.images), limit=10_000)
         if len(images) < self.settings.min_fit_images:
             raise InvalidInputError(
@@ -78,7 +76,5 @@ class VisionServicer(ModelInfoMixin, pb_grpc.VisionServiceServicer):
             )
         size = int(overrides.get("image_size", self.settings.image_size))
         batch = np.stack([resize_image(image, size) for image in images])
-        train, calibration = chronological_split(batch, fraction)
-        model = await self.models.fit(request.detector, train, calibration, overrides)
-        return pb.FitResponse(model=model.info(self.settings.backend.kind))
+        return chronological_split(batch, fraction)
 

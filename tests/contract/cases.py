@@ -51,7 +51,8 @@ def vision_case(seed: int) -> ContractCase:
     return ContractCase(data.train_images, data.test_images, data.test_labels, min_auroc=0.75)
 
 
-CASE_MODULES = {"logs": "logs_case", "graph": "graph_case"}
+CASE_MODULES = {"logs": "logs_case", "graph": "graph_case", "medical": "medical_case",
+                "tensorstream": "tensorstream_case", "hyperspectral": "hyperspectral_case"}
 """Modalities whose case lives in ``tests/contract/<module>.py`` (``case(seed)`` and ``SMALL_CONFIGS``)."""
 
 

@@ -26,6 +26,7 @@ from polyad.timeseries.v1 import timeseries_pb2, timeseries_pb2_grpc
 from services.core.codecs import from_numpy, to_numpy
 from services.core.errors import InvalidInputError, ModelNotFoundError
 from services.core.server import build_server, set_serving
+from services.timeseries.series_csv import parse_series_csv
 from tests.support.loop import LoopThread
 
 TS_SERVICE = "polyad.timeseries.v1.TimeSeriesService"
@@ -59,7 +60,10 @@ class FakeTimeSeriesUpstream(timeseries_pb2_grpc.TimeSeriesServiceServicer):
         alpha = request.policy.alpha or 0.01
         response = timeseries_pb2.DetectResponse(model=common_pb2.ModelRef(detector="fake", version="v1"))
         for series in request.series:
-            length = int(series.values.shape[0]) if series.values.shape else 0
+            if series.csv:  # uploads arrive as raw bytes; the service parses them, as the real one does
+                length = len(parse_series_csv(series.csv))
+            else:
+                length = int(series.values.shape[0]) if series.values.shape else 0
             scores = np.linspace(0.0, 1.0, length, dtype=np.float32)
             p_values = 1.0 - scores.astype(np.float64)
             flags = p_values <= alpha

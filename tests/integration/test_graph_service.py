@@ -46,9 +46,9 @@ def stack(loop_thread: LoopThread, tmp_path_factory: pytest.TempPathFactory,
           snapshots: SimpleNamespace) -> Iterator[SimpleNamespace]:
     import torch
 
+    from services.core.app import start
     from services.core.store import ModelStore
     from services.core.training import fit_and_store
-    from services.graph.app import start
     from services.graph.config import GraphSettings
     from services.graph.detectors.ego_diffusion import EgoDiffusionDetector
     from services.graph.experiments import calibration_split
@@ -58,7 +58,7 @@ def stack(loop_thread: LoopThread, tmp_path_factory: pytest.TempPathFactory,
     fit_and_store(ModelStore(root), "graph", EgoDiffusionDetector(CONFIG), *calibration_split(snapshots.train, 0.2, 0))
     settings = GraphSettings(address="127.0.0.1:0", store_root=str(root), backend=BackendSettings(), max_nodes=1000,
                              max_explain_top_k=20)
-    service = loop_thread.run(start(settings))
+    service = loop_thread.run(start("graph", settings))
     gateway = start_gateway(loop_thread, {"graph": f"127.0.0.1:{service.port}"})
     with grpc.insecure_channel(f"127.0.0.1:{gateway.grpc_port}") as gw, \
             grpc.insecure_channel(f"127.0.0.1:{service.port}") as direct:
@@ -175,7 +175,7 @@ def test_cli_score_prints_top_nodes(
 ) -> None:
     from argparse import Namespace
 
-    from polyad.commands.graph import score
+    from services.graph.cli import score
 
     test = snapshots.test
     np.savetxt(tmp_path / "edges.txt", test.edge_index.T, fmt="%d")

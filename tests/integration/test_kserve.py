@@ -33,11 +33,11 @@ IMAGES = "vision-multi_ad"
 
 @pytest.fixture(scope="module")
 def stack(loop_thread: LoopThread, model_store: Path, vision_store: Path) -> Iterator[SimpleNamespace]:
-    from services.vision.app import start
+    from services.core.app import start
     from services.vision.config import VisionSettings
 
     series = start_timeseries(loop_thread, model_store)
-    vision = loop_thread.run(start(VisionSettings(address="127.0.0.1:0", store_root=str(vision_store),
+    vision = loop_thread.run(start("vision", VisionSettings(address="127.0.0.1:0", store_root=str(vision_store),
                                                   backend=BackendSettings(), image_size=64)))
     gateway = start_gateway(loop_thread, {"timeseries": f"127.0.0.1:{series.port}",
                                           "vision": f"127.0.0.1:{vision.port}"})

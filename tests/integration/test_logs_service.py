@@ -41,9 +41,9 @@ def stack(loop_thread: LoopThread, tmp_path_factory: pytest.TempPathFactory,
           data: SimpleNamespace) -> Iterator[SimpleNamespace]:
     import torch
 
+    from services.core.app import start
     from services.core.store import ModelStore
     from services.core.training import chronological_split, fit_and_store
-    from services.logs.app import start
     from services.logs.config import LogsSettings
     from services.logs.detectors.contralog import ContraLogDetector
 
@@ -52,7 +52,7 @@ def stack(loop_thread: LoopThread, tmp_path_factory: pytest.TempPathFactory,
     fit_and_store(ModelStore(root), "logs", ContraLogDetector(TINY), *chronological_split(data.train, 0.25))
     settings = LogsSettings(address="127.0.0.1:0", store_root=str(root), backend=BackendSettings(),
                             max_session_lines=60, max_line_chars=300, min_fit_sessions=10)
-    service = loop_thread.run(start(settings))
+    service = loop_thread.run(start("logs", settings))
     gateway = start_gateway(loop_thread, {"logs": f"127.0.0.1:{service.port}"})
     with grpc.insecure_channel(f"127.0.0.1:{gateway.grpc_port}") as gw, \
             grpc.insecure_channel(f"127.0.0.1:{service.port}") as direct:

@@ -46,12 +46,12 @@ def triton(tmp_path_factory: pytest.TempPathFactory, vision_store: Path) -> Iter
 
 @pytest.fixture(scope="module")
 def stack(loop_thread: LoopThread, vision_store: Path, triton: SimpleNamespace) -> Iterator[SimpleNamespace]:
-    from services.vision.app import start
+    from services.core.app import start
     from services.vision.config import VisionSettings
 
     backend = BackendSettings(kind="triton", triton_url=triton.server.grpc_url,
                               triton_model_repository=str(triton.repository))
-    service = loop_thread.run(start(VisionSettings(address="127.0.0.1:0", store_root=str(vision_store),
+    service = loop_thread.run(start("vision", VisionSettings(address="127.0.0.1:0", store_root=str(vision_store),
                                                    backend=backend, image_size=64)))
     gateway = start_gateway(loop_thread, {"vision": f"127.0.0.1:{service.port}"})
     with grpc.insecure_channel(f"127.0.0.1:{service.port}") as channel, \

@@ -46,9 +46,9 @@ def crops() -> SimpleNamespace:
 def stack(loop_thread: LoopThread, tmp_path_factory: pytest.TempPathFactory,
           crops: SimpleNamespace) -> Iterator[SimpleNamespace]:
     from services.core import registry
+    from services.core.app import start
     from services.core.store import ModelStore
     from services.core.training import chronological_split, fit_and_store
-    from services.vision.app import start
     from services.vision.config import VisionSettings
 
     root = tmp_path_factory.mktemp("vision-store")
@@ -56,7 +56,7 @@ def stack(loop_thread: LoopThread, tmp_path_factory: pytest.TempPathFactory,
     fit_and_store(ModelStore(root), "vision", detector, *chronological_split(crops.train, 0.25))
     settings = VisionSettings(address="127.0.0.1:0", store_root=str(root), backend=BackendSettings(),
                               max_pixels=512 * 512, image_size=SIZE)
-    service = loop_thread.run(start(settings))
+    service = loop_thread.run(start("vision", settings))
     gateway = start_gateway(loop_thread, {"vision": f"127.0.0.1:{service.port}"})
     with grpc.insecure_channel(f"127.0.0.1:{gateway.grpc_port}") as gw, \
             grpc.insecure_channel(f"127.0.0.1:{service.port}") as direct:

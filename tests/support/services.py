@@ -12,12 +12,12 @@ from tests.support.loop import LoopThread
 
 def start_timeseries(loop: LoopThread, store: Path, backend: dict[str, Any] | None = None, **limits: Any):
     """A running time-series service (``.port``, ``await .stop()``)."""
-    from services.timeseries.app import start
+    from services.core.app import start
 
     settings = TimeSeriesSettings(
         address="127.0.0.1:0", store_root=str(store), backend=BackendSettings(**(backend or {})), **limits
     )
-    return loop.run(start(settings))
+    return loop.run(start("timeseries", settings))
 
 
 def start_gateway(loop: LoopThread, routes: dict[str, str]):

@@ -2,9 +2,22 @@
 Shared helpers of the Polyad chart.
 */}}
 
-{{/* The domain services, in the order of polyad/service_table.py. */}}
+{{/*
+The domain services: the registered service specs (services/<name>/spec.py, entry-point group polyad.services), in
+port order; tests/unit/deploy checks this list against them. Each one also needs a block in values.yaml.
+*/}}
 {{- define "polyad.serviceNames" -}}
 timeseries vision logs graph
+{{- end -}}
+
+{{/*
+Effective values of one domain service, as JSON: serviceDefaults deep-merged with .Values.<name> (the service's
+own values win; maps merge key by key, lists and scalars replace). (dict "root" $ "name" "vision"); read it with
+`include "polyad.serviceValues" (dict "root" $ "name" $name) | fromJson`.
+*/}}
+{{- define "polyad.serviceValues" -}}
+{{- $own := index .root.Values .name | default dict -}}
+{{- mergeOverwrite (deepCopy (.root.Values.serviceDefaults | default dict)) (deepCopy $own) | toJson -}}
 {{- end -}}
 
 {{- define "polyad.name" -}}
@@ -62,7 +75,7 @@ annotations:
 {{- end }}
 {{- end -}}
 
-{{/* Image reference: (dict "root" $ "image" .Values.vision.image). */}}
+{{/* Image reference: (dict "root" $ "image" $svc.image). */}}
 {{- define "polyad.image" -}}
 {{- $registry := .root.Values.image.registry -}}
 {{- $repository := .image.repository -}}
@@ -112,7 +125,7 @@ securityContext:
 {{- $root := . -}}
 {{- $routes := dict -}}
 {{- range $name := splitList " " (include "polyad.serviceNames" .) -}}
-{{- $svc := index $root.Values $name -}}
+{{- $svc := include "polyad.serviceValues" (dict "root" $root "name" $name) | fromJson -}}
 {{- if $svc.enabled -}}
 {{- $_ := set $routes $name (printf "%s:%v" (include "polyad.serviceHost" (dict "root" $root "component" $name)) $svc.service.ports.grpc) -}}
 {{- end -}}
@@ -201,7 +214,7 @@ sys.exit(0 if s == h.HealthCheckResponse.SERVING else 1)
 {{/* A service's backend settings (services/core/backends/base.py BackendSettings), as JSON: (dict "root" $ "name" "vision"). */}}
 {{- define "polyad.backendSettings" -}}
 {{- $root := .root -}}
-{{- $svc := index $root.Values .name -}}
+{{- $svc := include "polyad.serviceValues" . | fromJson -}}
 {{- $backend := dict "kind" "inline" "inline_threads" $svc.inlineThreads "torch_threads" $svc.torchThreads -}}
 {{- if $root.Values.ray.enabled -}}
 {{- $r := $svc.ray -}}
@@ -282,7 +295,7 @@ sys.exit(0 if s == h.HealthCheckResponse.SERVING else 1)
 {{- $root := . -}}
 {{- $enabled := list -}}
 {{- range $name := splitList " " (include "polyad.serviceNames" .) -}}
-{{- $svc := index $root.Values $name -}}
+{{- $svc := include "polyad.serviceValues" (dict "root" $root "name" $name) | fromJson -}}
 {{- if $svc.enabled -}}
 {{- $enabled = append $enabled $name -}}
 {{- if and $root.Values.ray.enabled (gt (float64 $svc.ray.numGpus) 0.0) (eq (int $svc.ray.worker.gpus) 0) -}}

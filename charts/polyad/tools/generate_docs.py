@@ -5,7 +5,9 @@
 
 Types come from the default values; the rules below add what defaults cannot say (ports, enums, minimums,
 free-form maps). Every object the chart defines is closed (`additionalProperties: false`), so a misspelt
-value fails `helm install` instead of being ignored.
+value fails `helm install` instead of being ignored. The domain services (`polyad.serviceNames` in
+templates/_helpers.tpl) share one definition, `#/definitions/service`: every field of `serviceDefaults` plus the
+fields each service sets itself, all optional, since a service's block only holds what differs from the defaults.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ CHART = Path(__file__).resolve().parents[1]
 PARAM = re.compile(r"^\s*## @param (\S+) (.+)$")
 SECTION = re.compile(r"^\s*## @section (.+)$")
 TABLES_MARKER = "## Parameters"
+SERVICE_NAMES = re.compile(r'define "polyad\.serviceNames" -}}\s*(.*?)\s*{{-? ?end', re.S)
+DEFAULTS = "serviceDefaults"
+SERVICE_REF = "#/definitions/service"
 
 # Maps whose keys are the user's (labels, resources, settings passed through...).
 FREE_FORM = {
@@ -127,16 +132,61 @@ def _node(path: str, key: str, value: Any, docs: dict[str, str]) -> dict[str, An
     return schema
 
 
+def service_names() -> list[str]:
+    """The domain services of the chart: the `polyad.serviceNames` helper of templates/_helpers.tpl."""
+    helpers = (CHART / "templates" / "_helpers.tpl").read_text(encoding="utf-8")
+    found = SERVICE_NAMES.search(helpers)
+    if not found:
+        raise SystemExit("templates/_helpers.tpl defines no polyad.serviceNames")
+    return found.group(1).split()
+
+
+def _merged(base: Any, over: Any) -> Any:
+    """``over`` deep-merged onto ``base`` (maps key by key, anything else replaced): the chart's serviceValues."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        return {**base, **{key: _merged(base.get(key), value) for key, value in over.items()}}
+    return over
+
+
+def _service_definition(values: dict[str, Any], services: list[str], docs: dict[str, str]) -> dict[str, Any]:
+    """One closed schema for every service block: serviceDefaults' fields plus those the services set themselves,
+    described by serviceDefaults' docs or else by the first service's (its name read as `<service>`)."""
+    union: Any = values[DEFAULTS]
+    for name in services:
+        union = _merged(union, values[name])
+    shared = dict(docs)
+    for name in reversed(services):
+        for path, text in docs.items():
+            if path.startswith(f"{name}."):
+                generic = f"{DEFAULTS}.{path.removeprefix(name + '.')}"
+                if generic not in docs:
+                    shared[generic] = text.replace(name, "<service>")
+    definition = _node(DEFAULTS, DEFAULTS, union, shared)
+    definition["description"] = "A domain service's values: serviceDefaults overlaid by the service's own block"
+    return definition
+
+
 def schema_text(values_text: str) -> str:
     """The values.schema.json the chart should ship."""
     values = yaml.safe_load(values_text)
     docs = _descriptions(values_text)
+    services = service_names()
+    missing = [name for name in services if not isinstance(values.get(name), dict)]
+    if missing or not isinstance(values.get(DEFAULTS), dict):
+        raise SystemExit(f"values.yaml needs a {DEFAULTS} block and a block per service; missing: {missing}")
+    properties = {}
+    for key, value in values.items():
+        if key in services:
+            properties[key] = {"$ref": SERVICE_REF}
+        else:
+            properties[key] = _node(key, key, value, docs)
     schema = {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "Values of the Polyad Helm chart",
         "type": "object",
         "additionalProperties": False,
-        "properties": {key: _node(key, key, value, docs) for key, value in values.items()},
+        "properties": properties,
+        "definitions": {"service": _service_definition(values, services, docs)},
     }
     return json.dumps(schema, indent=2) + "\n"
 

@@ -95,7 +95,7 @@ class ModelRef(_message.Message):
     def __init__(self, detector: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("service", "detector", "version", "modality", "input_dtype", "input_shape", "input_description", "config_json", "training_summary_json", "metrics", "created_at", "calibration_size", "backend")
+    __slots__ = ("service", "detector", "version", "modality", "input_dtype", "input_shape", "input_description", "config_json", "training_summary_json", "metrics", "created_at", "calibration_size", "backend", "detectors")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -116,6 +116,7 @@ class ModelInfo(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     CALIBRATION_SIZE_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
+    DETECTORS_FIELD_NUMBER: _ClassVar[int]
     service: str
     detector: str
     version: str
@@ -129,7 +130,8 @@ class ModelInfo(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     calibration_size: int
     backend: str
-    def __init__(self, service: _Optional[str] = ..., detector: _Optional[str] = ..., version: _Optional[str] = ..., modality: _Optional[str] = ..., input_dtype: _Optional[_Union[DataType, str]] = ..., input_shape: _Optional[_Iterable[int]] = ..., input_description: _Optional[str] = ..., config_json: _Optional[str] = ..., training_summary_json: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calibration_size: _Optional[int] = ..., backend: _Optional[str] = ...) -> None: ...
+    detectors: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, service: _Optional[str] = ..., detector: _Optional[str] = ..., version: _Optional[str] = ..., modality: _Optional[str] = ..., input_dtype: _Optional[_Union[DataType, str]] = ..., input_shape: _Optional[_Iterable[int]] = ..., input_description: _Optional[str] = ..., config_json: _Optional[str] = ..., training_summary_json: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calibration_size: _Optional[int] = ..., backend: _Optional[str] = ..., detectors: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ErrorDetail(_message.Message):
     __slots__ = ("field", "reason")

@@ -1,3 +1,4 @@
+from google.protobuf import any_pb2 as _any_pb2
 from polyad.graph.v1 import graph_pb2 as _graph_pb2
 from polyad.logs.v1 import logs_pb2 as _logs_pb2
 from polyad.timeseries.v1 import timeseries_pb2 as _timeseries_pb2
@@ -11,48 +12,56 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class DetectRequest(_message.Message):
-    __slots__ = ("timeseries", "vision", "logs", "graph")
+    __slots__ = ("timeseries", "vision", "logs", "graph", "other")
     TIMESERIES_FIELD_NUMBER: _ClassVar[int]
     VISION_FIELD_NUMBER: _ClassVar[int]
     LOGS_FIELD_NUMBER: _ClassVar[int]
     GRAPH_FIELD_NUMBER: _ClassVar[int]
+    OTHER_FIELD_NUMBER: _ClassVar[int]
     timeseries: _timeseries_pb2.DetectRequest
     vision: _vision_pb2.DetectRequest
     logs: _logs_pb2.DetectRequest
     graph: _graph_pb2.DetectRequest
-    def __init__(self, timeseries: _Optional[_Union[_timeseries_pb2.DetectRequest, _Mapping]] = ..., vision: _Optional[_Union[_vision_pb2.DetectRequest, _Mapping]] = ..., logs: _Optional[_Union[_logs_pb2.DetectRequest, _Mapping]] = ..., graph: _Optional[_Union[_graph_pb2.DetectRequest, _Mapping]] = ...) -> None: ...
+    other: _any_pb2.Any
+    def __init__(self, timeseries: _Optional[_Union[_timeseries_pb2.DetectRequest, _Mapping]] = ..., vision: _Optional[_Union[_vision_pb2.DetectRequest, _Mapping]] = ..., logs: _Optional[_Union[_logs_pb2.DetectRequest, _Mapping]] = ..., graph: _Optional[_Union[_graph_pb2.DetectRequest, _Mapping]] = ..., other: _Optional[_Union[_any_pb2.Any, _Mapping]] = ...) -> None: ...
 
 class DetectResponse(_message.Message):
-    __slots__ = ("service", "timeseries", "vision", "logs", "graph")
+    __slots__ = ("service", "timeseries", "vision", "logs", "graph", "other")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     TIMESERIES_FIELD_NUMBER: _ClassVar[int]
     VISION_FIELD_NUMBER: _ClassVar[int]
     LOGS_FIELD_NUMBER: _ClassVar[int]
     GRAPH_FIELD_NUMBER: _ClassVar[int]
+    OTHER_FIELD_NUMBER: _ClassVar[int]
     service: str
     timeseries: _timeseries_pb2.DetectResponse
     vision: _vision_pb2.DetectResponse
     logs: _logs_pb2.DetectResponse
     graph: _graph_pb2.DetectResponse
-    def __init__(self, service: _Optional[str] = ..., timeseries: _Optional[_Union[_timeseries_pb2.DetectResponse, _Mapping]] = ..., vision: _Optional[_Union[_vision_pb2.DetectResponse, _Mapping]] = ..., logs: _Optional[_Union[_logs_pb2.DetectResponse, _Mapping]] = ..., graph: _Optional[_Union[_graph_pb2.DetectResponse, _Mapping]] = ...) -> None: ...
+    other: _any_pb2.Any
+    def __init__(self, service: _Optional[str] = ..., timeseries: _Optional[_Union[_timeseries_pb2.DetectResponse, _Mapping]] = ..., vision: _Optional[_Union[_vision_pb2.DetectResponse, _Mapping]] = ..., logs: _Optional[_Union[_logs_pb2.DetectResponse, _Mapping]] = ..., graph: _Optional[_Union[_graph_pb2.DetectResponse, _Mapping]] = ..., other: _Optional[_Union[_any_pb2.Any, _Mapping]] = ...) -> None: ...
 
 class StreamDetectRequest(_message.Message):
-    __slots__ = ("timeseries", "logs")
+    __slots__ = ("timeseries", "logs", "other")
     TIMESERIES_FIELD_NUMBER: _ClassVar[int]
     LOGS_FIELD_NUMBER: _ClassVar[int]
+    OTHER_FIELD_NUMBER: _ClassVar[int]
     timeseries: _timeseries_pb2.StreamDetectRequest
     logs: _logs_pb2.StreamDetectRequest
-    def __init__(self, timeseries: _Optional[_Union[_timeseries_pb2.StreamDetectRequest, _Mapping]] = ..., logs: _Optional[_Union[_logs_pb2.StreamDetectRequest, _Mapping]] = ...) -> None: ...
+    other: _any_pb2.Any
+    def __init__(self, timeseries: _Optional[_Union[_timeseries_pb2.StreamDetectRequest, _Mapping]] = ..., logs: _Optional[_Union[_logs_pb2.StreamDetectRequest, _Mapping]] = ..., other: _Optional[_Union[_any_pb2.Any, _Mapping]] = ...) -> None: ...
 
 class StreamDetectResponse(_message.Message):
-    __slots__ = ("service", "timeseries", "logs")
+    __slots__ = ("service", "timeseries", "logs", "other")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     TIMESERIES_FIELD_NUMBER: _ClassVar[int]
     LOGS_FIELD_NUMBER: _ClassVar[int]
+    OTHER_FIELD_NUMBER: _ClassVar[int]
     service: str
     timeseries: _timeseries_pb2.StreamDetectResponse
     logs: _logs_pb2.StreamDetectResponse
-    def __init__(self, service: _Optional[str] = ..., timeseries: _Optional[_Union[_timeseries_pb2.StreamDetectResponse, _Mapping]] = ..., logs: _Optional[_Union[_logs_pb2.StreamDetectResponse, _Mapping]] = ...) -> None: ...
+    other: _any_pb2.Any
+    def __init__(self, service: _Optional[str] = ..., timeseries: _Optional[_Union[_timeseries_pb2.StreamDetectResponse, _Mapping]] = ..., logs: _Optional[_Union[_logs_pb2.StreamDetectResponse, _Mapping]] = ..., other: _Optional[_Union[_any_pb2.Any, _Mapping]] = ...) -> None: ...
 
 class ListServicesRequest(_message.Message):
     __slots__ = ()

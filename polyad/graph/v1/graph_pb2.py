@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from polyad.common.v1 import common_pb2 as polyad_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bpolyad/graph/v1/graph.proto\x12\x0fpolyad.graph.v1\x1a\x1dpolyad/common/v1/common.proto\"\xcf\x01\n\x05Graph\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\rnode_features\x18\x02 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12,\n\nedge_index\x18\x03 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12+\n\tedge_time\x18\x04 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12.\n\x0ctarget_nodes\x18\x05 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\"\xc1\x01\n\rDetectRequest\x12%\n\x05graph\x18\x01 \x01(\x0b\x32\x16.polyad.graph.v1.Graph\x12)\n\x05model\x18\x02 \x01(\x0b\x32\x1a.polyad.common.v1.ModelRef\x12\x30\n\x06policy\x18\x03 \x01(\x0b\x32 .polyad.common.v1.DecisionPolicy\x12\x15\n\rexplain_top_k\x18\x04 \x01(\r\x12\x15\n\romit_evidence\x18\x05 \x01(\x08\"+\n\x08Neighbor\x12\x0c\n\x04node\x18\x01 \x01(\x03\x12\x11\n\tinfluence\x18\x02 \x01(\x02\"Y\n\x0cNodeEvidence\x12\x0c\n\x04node\x18\x01 \x01(\x03\x12\r\n\x05score\x18\x02 \x01(\x02\x12,\n\tneighbors\x18\x03 \x03(\x0b\x32\x19.polyad.graph.v1.Neighbor\"\x81\x02\n\x0e\x44\x65tectResponse\x12\x10\n\x08graph_id\x18\x01 \x01(\t\x12\'\n\x05nodes\x18\x02 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12(\n\x06scores\x18\x03 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12.\n\tdecisions\x18\x04 \x01(\x0b\x32\x1b.polyad.common.v1.Decisions\x12/\n\x08\x65vidence\x18\x05 \x03(\x0b\x32\x1d.polyad.graph.v1.NodeEvidence\x12)\n\x05model\x18\x06 \x01(\x0b\x32\x1a.polyad.common.v1.ModelRef\"\xa2\x01\n\nFitRequest\x12%\n\x05graph\x18\x01 \x01(\x0b\x32\x16.polyad.graph.v1.Graph\x12(\n\x06labels\x18\x02 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12\x10\n\x08\x64\x65tector\x18\x03 \x01(\t\x12\x13\n\x0b\x63onfig_json\x18\x04 \x01(\t\x12\x1c\n\x14\x63\x61libration_fraction\x18\x05 \x01(\x01\"9\n\x0b\x46itResponse\x12*\n\x05model\x18\x01 \x01(\x0b\x32\x1b.polyad.common.v1.ModelInfo\"@\n\x13GetModelInfoRequest\x12)\n\x05model\x18\x01 \x01(\x0b\x32\x1a.polyad.common.v1.ModelRef\"B\n\x14GetModelInfoResponse\x12*\n\x05model\x18\x01 \x01(\x0b\x32\x1b.polyad.common.v1.ModelInfo2\xf8\x01\n\x0cGraphService\x12I\n\x06\x44\x65tect\x12\x1e.polyad.graph.v1.DetectRequest\x1a\x1f.polyad.graph.v1.DetectResponse\x12@\n\x03\x46it\x12\x1b.polyad.graph.v1.FitRequest\x1a\x1c.polyad.graph.v1.FitResponse\x12[\n\x0cGetModelInfo\x12$.polyad.graph.v1.GetModelInfoRequest\x1a%.polyad.graph.v1.GetModelInfoResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bpolyad/graph/v1/graph.proto\x12\x0fpolyad.graph.v1\x1a\x1dpolyad/common/v1/common.proto\"\xf9\x01\n\x05Graph\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\rnode_features\x18\x02 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12,\n\nedge_index\x18\x03 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12+\n\tedge_time\x18\x04 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12.\n\x0ctarget_nodes\x18\x05 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12\x11\n\tedge_list\x18\x06 \x01(\x0c\x12\x15\n\rfeatures_text\x18\x07 \x01(\x0c\"\xc1\x01\n\rDetectRequest\x12%\n\x05graph\x18\x01 \x01(\x0b\x32\x16.polyad.graph.v1.Graph\x12)\n\x05model\x18\x02 \x01(\x0b\x32\x1a.polyad.common.v1.ModelRef\x12\x30\n\x06policy\x18\x03 \x01(\x0b\x32 .polyad.common.v1.DecisionPolicy\x12\x15\n\rexplain_top_k\x18\x04 \x01(\r\x12\x15\n\romit_evidence\x18\x05 \x01(\x08\"+\n\x08Neighbor\x12\x0c\n\x04node\x18\x01 \x01(\x03\x12\x11\n\tinfluence\x18\x02 \x01(\x02\"Y\n\x0cNodeEvidence\x12\x0c\n\x04node\x18\x01 \x01(\x03\x12\r\n\x05score\x18\x02 \x01(\x02\x12,\n\tneighbors\x18\x03 \x03(\x0b\x32\x19.polyad.graph.v1.Neighbor\"\x81\x02\n\x0e\x44\x65tectResponse\x12\x10\n\x08graph_id\x18\x01 \x01(\t\x12\'\n\x05nodes\x18\x02 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12(\n\x06scores\x18\x03 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12.\n\tdecisions\x18\x04 \x01(\x0b\x32\x1b.polyad.common.v1.Decisions\x12/\n\x08\x65vidence\x18\x05 \x03(\x0b\x32\x1d.polyad.graph.v1.NodeEvidence\x12)\n\x05model\x18\x06 \x01(\x0b\x32\x1a.polyad.common.v1.ModelRef\"\xa2\x01\n\nFitRequest\x12%\n\x05graph\x18\x01 \x01(\x0b\x32\x16.polyad.graph.v1.Graph\x12(\n\x06labels\x18\x02 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12\x10\n\x08\x64\x65tector\x18\x03 \x01(\t\x12\x13\n\x0b\x63onfig_json\x18\x04 \x01(\t\x12\x1c\n\x14\x63\x61libration_fraction\x18\x05 \x01(\x01\"9\n\x0b\x46itResponse\x12*\n\x05model\x18\x01 \x01(\x0b\x32\x1b.polyad.common.v1.ModelInfo\"@\n\x13GetModelInfoRequest\x12)\n\x05model\x18\x01 \x01(\x0b\x32\x1a.polyad.common.v1.ModelRef\"B\n\x14GetModelInfoResponse\x12*\n\x05model\x18\x01 \x01(\x0b\x32\x1b.polyad.common.v1.ModelInfo2\xf8\x01\n\x0cGraphService\x12I\n\x06\x44\x65tect\x12\x1e.polyad.graph.v1.DetectRequest\x1a\x1f.polyad.graph.v1.DetectResponse\x12@\n\x03\x46it\x12\x1b.polyad.graph.v1.FitRequest\x1a\x1c.polyad.graph.v1.FitResponse\x12[\n\x0cGetModelInfo\x12$.polyad.graph.v1.GetModelInfoRequest\x1a%.polyad.graph.v1.GetModelInfoResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,23 +33,23 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'polyad.graph.v1.graph_pb2',
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_GRAPH']._serialized_start=80
-  _globals['_GRAPH']._serialized_end=287
-  _globals['_DETECTREQUEST']._serialized_start=290
-  _globals['_DETECTREQUEST']._serialized_end=483
-  _globals['_NEIGHBOR']._serialized_start=485
-  _globals['_NEIGHBOR']._serialized_end=528
-  _globals['_NODEEVIDENCE']._serialized_start=530
-  _globals['_NODEEVIDENCE']._serialized_end=619
-  _globals['_DETECTRESPONSE']._serialized_start=622
-  _globals['_DETECTRESPONSE']._serialized_end=879
-  _globals['_FITREQUEST']._serialized_start=882
-  _globals['_FITREQUEST']._serialized_end=1044
-  _globals['_FITRESPONSE']._serialized_start=1046
-  _globals['_FITRESPONSE']._serialized_end=1103
-  _globals['_GETMODELINFOREQUEST']._serialized_start=1105
-  _globals['_GETMODELINFOREQUEST']._serialized_end=1169
-  _globals['_GETMODELINFORESPONSE']._serialized_start=1171
-  _globals['_GETMODELINFORESPONSE']._serialized_end=1237
-  _globals['_GRAPHSERVICE']._serialized_start=1240
-  _globals['_GRAPHSERVICE']._serialized_end=1488
+  _globals['_GRAPH']._serialized_end=329
+  _globals['_DETECTREQUEST']._serialized_start=332
+  _globals['_DETECTREQUEST']._serialized_end=525
+  _globals['_NEIGHBOR']._serialized_start=527
+  _globals['_NEIGHBOR']._serialized_end=570
+  _globals['_NODEEVIDENCE']._serialized_start=572
+  _globals['_NODEEVIDENCE']._serialized_end=661
+  _globals['_DETECTRESPONSE']._serialized_start=664
+  _globals['_DETECTRESPONSE']._serialized_end=921
+  _globals['_FITREQUEST']._serialized_start=924
+  _globals['_FITREQUEST']._serialized_end=1086
+  _globals['_FITRESPONSE']._serialized_start=1088
+  _globals['_FITRESPONSE']._serialized_end=1145
+  _globals['_GETMODELINFOREQUEST']._serialized_start=1147
+  _globals['_GETMODELINFOREQUEST']._serialized_end=1211
+  _globals['_GETMODELINFORESPONSE']._serialized_start=1213
+  _globals['_GETMODELINFORESPONSE']._serialized_end=1279
+  _globals['_GRAPHSERVICE']._serialized_start=1282
+  _globals['_GRAPHSERVICE']._serialized_end=1530
 # @@protoc_insertion_point(module_scope)

@@ -8,18 +8,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Graph(_message.Message):
-    __slots__ = ("id", "node_features", "edge_index", "edge_time", "target_nodes")
+    __slots__ = ("id", "node_features", "edge_index", "edge_time", "target_nodes", "edge_list", "features_text")
     ID_FIELD_NUMBER: _ClassVar[int]
     NODE_FEATURES_FIELD_NUMBER: _ClassVar[int]
     EDGE_INDEX_FIELD_NUMBER: _ClassVar[int]
     EDGE_TIME_FIELD_NUMBER: _ClassVar[int]
     TARGET_NODES_FIELD_NUMBER: _ClassVar[int]
+    EDGE_LIST_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_TEXT_FIELD_NUMBER: _ClassVar[int]
     id: str
     node_features: _common_pb2.Tensor
     edge_index: _common_pb2.Tensor
     edge_time: _common_pb2.Tensor
     target_nodes: _common_pb2.Tensor
-    def __init__(self, id: _Optional[str] = ..., node_features: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., edge_index: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., edge_time: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., target_nodes: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ...) -> None: ...
+    edge_list: bytes
+    features_text: bytes
+    def __init__(self, id: _Optional[str] = ..., node_features: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., edge_index: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., edge_time: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., target_nodes: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., edge_list: _Optional[bytes] = ..., features_text: _Optional[bytes] = ...) -> None: ...
 
 class DetectRequest(_message.Message):
     __slots__ = ("graph", "model", "policy", "explain_top_k", "omit_evidence")

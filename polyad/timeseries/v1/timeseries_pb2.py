@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from polyad.common.v1 import common_pb2 as polyad_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%polyad/timeseries/v1/timeseries.proto\x12\x14polyad.timeseries.v1\x1a\x1dpolyad/common/v1/common.proto\">\n\x06Series\x12\n\n\x02id\x18\x01 \x01(\t\x12(\n\x06values\x18\x02 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\"\x9a\x01\n\rDetectRequest\x12,\n\x06series\x18\x01 \x03(\x0b\x32\x1c.polyad.timeseries.v1.Series\x12)\n\x05model\x18\x02 \x01(\x0b\x32\x1a.polyad.common.v1.ModelRef\x12\x30\n\x06policy\x18\x03 \x01(\x0b\x32 .polyad.common.v1.DecisionPolicy\"\xb2\x01\n\x0cSeriesResult\x12\n\n\x02id\x18\x01 \x01(\t\x12(\n\x06scores\x18\x02 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12.\n\tdecisions\x18\x03 \x01(\x0b\x32\x1b.polyad.common.v1.Decisions\x12)\n\x07regions\x18\x04 \x03(\x0b\x32\x18.polyad.common.v1.Region\x12\x11\n\tmax_score\x18\x05 \x01(\x02\"p\n\x0e\x44\x65tectResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\".polyad.timeseries.v1.SeriesResult\x12)\n\x05model\x18\x02 \x01(\x0b\x32\x1a.polyad.common.v1.ModelRef\"\xcd\x01\n\x13StreamDetectRequest\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12(\n\x06points\x18\x02 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12\r\n\x05\x61\x64\x61pt\x18\x03 \x01(\x08\x12\x30\n\x06policy\x18\x04 \x01(\x0b\x32 .polyad.common.v1.DecisionPolicy\x12)\n\x05model\x18\x05 \x01(\x0b\x32\x1a.polyad.common.v1.ModelRef\x12\r\n\x05\x63lose\x18\x06 \x01(\x08\"\x93\x01\n\x14StreamDetectResponse\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12(\n\x06scores\x18\x03 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12.\n\tdecisions\x18\x04 \x01(\x0b\x32\x1b.polyad.common.v1.Decisions\"{\n\nFitRequest\x12(\n\x06values\x18\x01 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12\x10\n\x08\x64\x65tector\x18\x02 \x01(\t\x12\x13\n\x0b\x63onfig_json\x18\x03 \x01(\t\x12\x1c\n\x14\x63\x61libration_fraction\x18\x04 \x01(\x01\"9\n\x0b\x46itResponse\x12*\n\x05model\x18\x01 \x01(\x0b\x32\x1b.polyad.common.v1.ModelInfo\"@\n\x13GetModelInfoRequest\x12)\n\x05model\x18\x01 \x01(\x0b\x32\x1a.polyad.common.v1.ModelRef\"B\n\x14GetModelInfoResponse\x12*\n\x05model\x18\x01 \x01(\x0b\x32\x1b.polyad.common.v1.ModelInfo2\x86\x03\n\x11TimeSeriesService\x12S\n\x06\x44\x65tect\x12#.polyad.timeseries.v1.DetectRequest\x1a$.polyad.timeseries.v1.DetectResponse\x12i\n\x0cStreamDetect\x12).polyad.timeseries.v1.StreamDetectRequest\x1a*.polyad.timeseries.v1.StreamDetectResponse(\x01\x30\x01\x12J\n\x03\x46it\x12 .polyad.timeseries.v1.FitRequest\x1a!.polyad.timeseries.v1.FitResponse\x12\x65\n\x0cGetModelInfo\x12).polyad.timeseries.v1.GetModelInfoRequest\x1a*.polyad.timeseries.v1.GetModelInfoResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%polyad/timeseries/v1/timeseries.proto\x12\x14polyad.timeseries.v1\x1a\x1dpolyad/common/v1/common.proto\"K\n\x06Series\x12\n\n\x02id\x18\x01 \x01(\t\x12(\n\x06values\x18\x02 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12\x0b\n\x03\x63sv\x18\x03 \x01(\x0c\"\x9a\x01\n\rDetectRequest\x12,\n\x06series\x18\x01 \x03(\x0b\x32\x1c.polyad.timeseries.v1.Series\x12)\n\x05model\x18\x02 \x01(\x0b\x32\x1a.polyad.common.v1.ModelRef\x12\x30\n\x06policy\x18\x03 \x01(\x0b\x32 .polyad.common.v1.DecisionPolicy\"\xb2\x01\n\x0cSeriesResult\x12\n\n\x02id\x18\x01 \x01(\t\x12(\n\x06scores\x18\x02 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12.\n\tdecisions\x18\x03 \x01(\x0b\x32\x1b.polyad.common.v1.Decisions\x12)\n\x07regions\x18\x04 \x03(\x0b\x32\x18.polyad.common.v1.Region\x12\x11\n\tmax_score\x18\x05 \x01(\x02\"p\n\x0e\x44\x65tectResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\".polyad.timeseries.v1.SeriesResult\x12)\n\x05model\x18\x02 \x01(\x0b\x32\x1a.polyad.common.v1.ModelRef\"\xcd\x01\n\x13StreamDetectRequest\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12(\n\x06points\x18\x02 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12\r\n\x05\x61\x64\x61pt\x18\x03 \x01(\x08\x12\x30\n\x06policy\x18\x04 \x01(\x0b\x32 .polyad.common.v1.DecisionPolicy\x12)\n\x05model\x18\x05 \x01(\x0b\x32\x1a.polyad.common.v1.ModelRef\x12\r\n\x05\x63lose\x18\x06 \x01(\x08\"\x93\x01\n\x14StreamDetectResponse\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12(\n\x06scores\x18\x03 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12.\n\tdecisions\x18\x04 \x01(\x0b\x32\x1b.polyad.common.v1.Decisions\"{\n\nFitRequest\x12(\n\x06values\x18\x01 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12\x10\n\x08\x64\x65tector\x18\x02 \x01(\t\x12\x13\n\x0b\x63onfig_json\x18\x03 \x01(\t\x12\x1c\n\x14\x63\x61libration_fraction\x18\x04 \x01(\x01\"9\n\x0b\x46itResponse\x12*\n\x05model\x18\x01 \x01(\x0b\x32\x1b.polyad.common.v1.ModelInfo\"@\n\x13GetModelInfoRequest\x12)\n\x05model\x18\x01 \x01(\x0b\x32\x1a.polyad.common.v1.ModelRef\"B\n\x14GetModelInfoResponse\x12*\n\x05model\x18\x01 \x01(\x0b\x32\x1b.polyad.common.v1.ModelInfo2\x86\x03\n\x11TimeSeriesService\x12S\n\x06\x44\x65tect\x12#.polyad.timeseries.v1.DetectRequest\x1a$.polyad.timeseries.v1.DetectResponse\x12i\n\x0cStreamDetect\x12).polyad.timeseries.v1.StreamDetectRequest\x1a*.polyad.timeseries.v1.StreamDetectResponse(\x01\x30\x01\x12J\n\x03\x46it\x12 .polyad.timeseries.v1.FitRequest\x1a!.polyad.timeseries.v1.FitResponse\x12\x65\n\x0cGetModelInfo\x12).polyad.timeseries.v1.GetModelInfoRequest\x1a*.polyad.timeseries.v1.GetModelInfoResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,25 +33,25 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'polyad.timeseries.v1.timese
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SERIES']._serialized_start=94
-  _globals['_SERIES']._serialized_end=156
-  _globals['_DETECTREQUEST']._serialized_start=159
-  _globals['_DETECTREQUEST']._serialized_end=313
-  _globals['_SERIESRESULT']._serialized_start=316
-  _globals['_SERIESRESULT']._serialized_end=494
-  _globals['_DETECTRESPONSE']._serialized_start=496
-  _globals['_DETECTRESPONSE']._serialized_end=608
-  _globals['_STREAMDETECTREQUEST']._serialized_start=611
-  _globals['_STREAMDETECTREQUEST']._serialized_end=816
-  _globals['_STREAMDETECTRESPONSE']._serialized_start=819
-  _globals['_STREAMDETECTRESPONSE']._serialized_end=966
-  _globals['_FITREQUEST']._serialized_start=968
-  _globals['_FITREQUEST']._serialized_end=1091
-  _globals['_FITRESPONSE']._serialized_start=1093
-  _globals['_FITRESPONSE']._serialized_end=1150
-  _globals['_GETMODELINFOREQUEST']._serialized_start=1152
-  _globals['_GETMODELINFOREQUEST']._serialized_end=1216
-  _globals['_GETMODELINFORESPONSE']._serialized_start=1218
-  _globals['_GETMODELINFORESPONSE']._serialized_end=1284
-  _globals['_TIMESERIESSERVICE']._serialized_start=1287
-  _globals['_TIMESERIESSERVICE']._serialized_end=1677
+  _globals['_SERIES']._serialized_end=169
+  _globals['_DETECTREQUEST']._serialized_start=172
+  _globals['_DETECTREQUEST']._serialized_end=326
+  _globals['_SERIESRESULT']._serialized_start=329
+  _globals['_SERIESRESULT']._serialized_end=507
+  _globals['_DETECTRESPONSE']._serialized_start=509
+  _globals['_DETECTRESPONSE']._serialized_end=621
+  _globals['_STREAMDETECTREQUEST']._serialized_start=624
+  _globals['_STREAMDETECTREQUEST']._serialized_end=829
+  _globals['_STREAMDETECTRESPONSE']._serialized_start=832
+  _globals['_STREAMDETECTRESPONSE']._serialized_end=979
+  _globals['_FITREQUEST']._serialized_start=981
+  _globals['_FITREQUEST']._serialized_end=1104
+  _globals['_FITRESPONSE']._serialized_start=1106
+  _globals['_FITRESPONSE']._serialized_end=1163
+  _globals['_GETMODELINFOREQUEST']._serialized_start=1165
+  _globals['_GETMODELINFOREQUEST']._serialized_end=1229
+  _globals['_GETMODELINFORESPONSE']._serialized_start=1231
+  _globals['_GETMODELINFORESPONSE']._serialized_end=1297
+  _globals['_TIMESERIESSERVICE']._serialized_start=1300
+  _globals['_TIMESERIESSERVICE']._serialized_end=1690
 # @@protoc_insertion_point(module_scope)

@@ -8,12 +8,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Series(_message.Message):
-    __slots__ = ("id", "values")
+    __slots__ = ("id", "values", "csv")
     ID_FIELD_NUMBER: _ClassVar[int]
     VALUES_FIELD_NUMBER: _ClassVar[int]
+    CSV_FIELD_NUMBER: _ClassVar[int]
     id: str
     values: _common_pb2.Tensor
-    def __init__(self, id: _Optional[str] = ..., values: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ...) -> None: ...
+    csv: bytes
+    def __init__(self, id: _Optional[str] = ..., values: _Optional[_Union[_common_pb2.Tensor, _Mapping]] = ..., csv: _Optional[bytes] = ...) -> None: ...
 
 class DetectRequest(_message.Message):
     __slots__ = ("series", "model", "policy")

@@ -5,7 +5,10 @@ from pathlib import Path
 import pytest
 
 from services.core.settings import load_settings
-from services.timeseries.config import ENV_PREFIX, TimeSeriesSettings
+from services.core.spec import service_spec
+from services.timeseries.config import TimeSeriesSettings
+
+ENV_PREFIX = service_spec("timeseries").env_prefix
 
 
 def test_file_then_env(tmp_path: Path) -> None:
@@ -26,3 +29,11 @@ def test_bad_values_are_rejected() -> None:
         load_settings(TimeSeriesSettings, None, ENV_PREFIX, env={"POLYAD_TIMESERIES_BACKEND": "{kind"})
     with pytest.raises(ValueError):
         load_settings(TimeSeriesSettings, None, ENV_PREFIX, env={"POLYAD_TIMESERIES_BACKEND": '{"kind": "gpu"}'})
+
+
+def test_spec_fills_address_and_default_detector_from_one_place() -> None:
+    spec = service_spec("timeseries")
+    settings = spec.load_settings(env={})
+    assert settings.address == f"127.0.0.1:{spec.port}" and settings.default_detector == spec.default_detector
+    moved = spec.load_settings(env={"POLYAD_TIMESERIES_ADDRESS": "0.0.0.0:9", "POLYAD_TIMESERIES_DEFAULT_DETECTOR": "x"})
+    assert (moved.address, moved.default_detector) == ("0.0.0.0:9", "x")

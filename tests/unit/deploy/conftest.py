@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,17 @@ EXAMPLES = CHART / "examples"
 RELEASE = "demo"
 NAMESPACE = "ml"
 FULLNAME = f"{RELEASE}-polyad"
-DOMAIN_SERVICES = ("timeseries", "vision", "logs", "graph")
+
+
+def _chart_service_names() -> tuple[str, ...]:
+    """The chart's domain services: its `polyad.serviceNames` helper (test_chart checks them against the specs)."""
+    helpers = (CHART / "templates" / "_helpers.tpl").read_text(encoding="utf-8")
+    found = re.search(r'define "polyad\.serviceNames" -}}\s*(.*?)\s*{{-? ?end', helpers, re.S)
+    assert found, "templates/_helpers.tpl defines no polyad.serviceNames"
+    return tuple(found.group(1).split())
+
+
+DOMAIN_SERVICES = _chart_service_names()
 
 # Every optional object switched on at once (values the examples do not cover).
 ALL_FEATURES: dict[str, Any] = {
@@ -57,6 +68,30 @@ def value_sets() -> dict[str, dict[str, Any]]:
     sets = {"default": {}, "all-features": copy.deepcopy(ALL_FEATURES)}
     sets.update({path.stem: example(path.stem) for path in sorted(EXAMPLES.glob("*.yaml"))})
     return sets
+
+
+@functools.cache
+def _chart_values_text() -> str:
+    return (CHART / "values.yaml").read_text(encoding="utf-8")
+
+
+def chart_values() -> dict[str, Any]:
+    """The chart's default values (values.yaml), a fresh copy."""
+    return yaml.safe_load(_chart_values_text())
+
+
+def deep_merge(base: Any, over: Any) -> Any:
+    """``over`` deep-merged onto ``base``: maps key by key, anything else (lists, scalars) replaced."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        return {**base, **{key: deep_merge(base.get(key), value) for key, value in over.items()}}
+    return copy.deepcopy(over)
+
+
+def service_values(name: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Effective values of one domain service, as the chart's `polyad.serviceValues` helper computes them: the
+    chart's defaults overlaid by ``values`` (what Helm does), then ``serviceDefaults`` overlaid by ``<name>``."""
+    merged = deep_merge(chart_values(), values or {})
+    return deep_merge(merged["serviceDefaults"], merged.get(name) or {})
 
 
 @dataclass(frozen=True)

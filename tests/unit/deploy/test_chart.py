@@ -20,9 +20,9 @@ import yaml
 
 from gateway.auth import Authenticator
 from gateway.config import GatewaySettings
-from polyad.service_table import SERVICES
 from services.core.backends import BackendSettings
 from services.core.settings import ServiceSettings, load_settings
+from services.core.spec import service_specs
 from tests.unit.deploy.conftest import (
     ALL_FEATURES,
     CHART,
@@ -31,14 +31,18 @@ from tests.unit.deploy.conftest import (
     NAMESPACE,
     RELEASE,
     Rendered,
+    chart_values,
     container,
     env_of,
     example,
     helm,
     render,
+    service_values,
     value_sets,
 )
 from tests.unit.deploy.crd_schemas import CRD_SCHEMAS
+
+SERVICES = service_specs()
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="needs the deploy extra")
 jsonschema = pytest.importorskip("jsonschema")  # a dependency of kubernetes-validate
@@ -129,7 +133,7 @@ def _gateway_settings(rendered: Rendered) -> GatewaySettings:
 
 
 def _enabled(values: dict[str, Any], service: str) -> bool:
-    return bool(values.get(service, {}).get("enabled", True))
+    return bool(service_values(service, values)["enabled"])
 
 
 # ------------------------------------------------------------------------------------------------ chart-wide
@@ -230,10 +234,9 @@ def test_service_ports_match_the_service_table(rendered: Rendered) -> None:
 
 
 def test_chart_knows_every_service_of_the_table() -> None:
-    values = yaml.safe_load((CHART / "values.yaml").read_text(encoding="utf-8"))
     assert set(DOMAIN_SERVICES) == set(SERVICES)
     for name, entry in SERVICES.items():
-        assert values[name]["containerPorts"] == {"grpc": entry.port, "metrics": entry.port + 1000}
+        assert service_values(name)["containerPorts"] == {"grpc": entry.port, "metrics": entry.port + 1000}
     templates = (CHART / "templates" / "_helpers.tpl").read_text(encoding="utf-8")
     assert re.search(r'define "polyad.serviceNames" -}}\s*' + " ".join(SERVICES), templates)
     ray_helpers = (CHART / "templates" / "ray" / "_ray.tpl").read_text(encoding="utf-8")
@@ -640,9 +643,9 @@ def test_gpu_values_reach_workers_serve_config_and_services() -> None:
         if not _enabled(values, name):
             assert name not in groups and name not in apps
             continue
-        ray_values = values.get(name, {}).get("ray", {})
-        gpus = ray_values.get("worker", {}).get("gpus", 0)
-        per_replica = ray_values.get("numGpus", 0)
+        ray_values = service_values(name, values)["ray"]
+        gpus = ray_values["worker"]["gpus"]
+        per_replica = ray_values["numGpus"]
         worker = container(groups[name]["template"]["spec"])
         limits = worker["resources"]["limits"]
         if gpus:
@@ -739,6 +742,131 @@ def test_schema_covers_values_and_rejects_typos() -> None:
             {"gateway": {"containerPorts": {"grpc": 70000}}},
             {"image": {"pullPolicy": "Sometimes"}},
             {"timeseries": {"replicaCount": "two"}},
+        ):
+            with pytest.raises(helm.HelmError):
+                chart.validate_schema(bad)
+
+
+# ------------------------------------------------------------------------------------------------ serviceDefaults
+
+
+def _service_pod(rendered: Rendered, name: str) -> dict[str, Any]:
+    return rendered.get("Deployment", f"{FULLNAME}-{name}")["spec"]["template"]["spec"]
+
+
+# What only a service's own block sets (serviceDefaults has none of these).
+SERVICE_OWN_FIELDS = {
+    "enabled",
+    "image.repository",
+    "containerPorts.grpc",
+    "containerPorts.metrics",
+    "service.ports.grpc",
+    "service.ports.metrics",
+}
+
+
+def test_service_blocks_hold_only_what_differs_from_service_defaults() -> None:
+    """values.yaml states each shared field once, under serviceDefaults; a service's block repeats none of them."""
+    values = chart_values()
+    assert set(DOMAIN_SERVICES) <= set(values), "every service of polyad.serviceNames needs a block in values.yaml"
+    defaults = _leaf_paths(values["serviceDefaults"])
+    for name in DOMAIN_SERVICES:
+        own = _leaf_paths(values[name])
+        assert own <= SERVICE_OWN_FIELDS | defaults, sorted(own - SERVICE_OWN_FIELDS - defaults)
+        repeated = {path for path in own & defaults if _at(values[name], path) == _at(values["serviceDefaults"], path)}
+        assert not repeated, f"{name} repeats serviceDefaults: {sorted(repeated)}"
+
+
+def _at(values: Any, path: str) -> Any:
+    for part in path.split("."):
+        values = values[part]
+    return values
+
+
+def test_a_field_left_out_of_a_service_falls_back_to_service_defaults() -> None:
+    defaults = chart_values()["serviceDefaults"]
+    values = {
+        "serviceDefaults": {
+            "replicaCount": 3,
+            "terminationGracePeriodSeconds": 45,
+            "resources": {"limits": {"memory": "6Gi"}},
+            "podLabels": {"tier": "models"},
+        }
+    }
+    rendered = render(values)
+    for name in DOMAIN_SERVICES:
+        dep = rendered.get("Deployment", f"{FULLNAME}-{name}")
+        spec = dep["spec"]["template"]["spec"]
+        assert dep["spec"]["replicas"] == 3
+        assert spec["terminationGracePeriodSeconds"] == 45
+        assert dep["spec"]["template"]["metadata"]["labels"]["tier"] == "models"
+        # Maps merge key by key: the default requests stay beside the new limit.
+        assert container(spec)["resources"] == {
+            "requests": defaults["resources"]["requests"],
+            "limits": {"memory": "6Gi"},
+        }
+        assert container(spec)["readinessProbe"]["periodSeconds"] == defaults["readinessProbe"]["periodSeconds"]
+        assert service_values(name, values)["replicaCount"] == 3
+    # With no values at all every service gets serviceDefaults' fields.
+    for name in DOMAIN_SERVICES:
+        spec = _service_pod(render({}), name)
+        assert container(spec)["resources"] == defaults["resources"]
+        assert spec["terminationGracePeriodSeconds"] == defaults["terminationGracePeriodSeconds"]
+
+
+def test_a_service_override_beats_service_defaults() -> None:
+    values = {
+        "ray": {"enabled": True},
+        "serviceDefaults": {"replicaCount": 3, "pdb": {"enabled": True}, "image": {"tag": "2.0.0"}},
+        "vision": {
+            "replicaCount": 2,
+            "resources": {"limits": {"memory": "8Gi"}},
+            "ray": {"numGpus": 1, "worker": {"gpus": 1}},
+            "image": {"tag": "2.0.0-cu128"},
+        },
+        "logs": {"pdb": {"enabled": False}, "livenessProbe": {"enabled": False}},
+    }
+    rendered = render(values)
+    defaults = chart_values()["serviceDefaults"]
+    vision = rendered.get("Deployment", f"{FULLNAME}-vision")
+    assert vision["spec"]["replicas"] == 2
+    assert container(vision["spec"]["template"]["spec"])["resources"] == {
+        "requests": defaults["resources"]["requests"],
+        "limits": {"memory": "8Gi"},
+    }
+    assert container(vision["spec"]["template"]["spec"])["image"] == "polyad/vision:2.0.0-cu128"
+    # The override stays with its service.
+    timeseries = rendered.get("Deployment", f"{FULLNAME}-timeseries")
+    assert timeseries["spec"]["replicas"] == 3
+    assert container(timeseries["spec"]["template"]["spec"])["resources"] == defaults["resources"]
+    assert container(timeseries["spec"]["template"]["spec"])["image"] == "polyad/timeseries:2.0.0"
+    # false beats a true default.
+    assert rendered.names("PodDisruptionBudget") == sorted(f"{FULLNAME}-{n}" for n in DOMAIN_SERVICES if n != "logs")
+    assert "livenessProbe" not in container(_service_pod(rendered, "logs"))
+    assert "livenessProbe" in container(_service_pod(rendered, "graph"))
+    # Nested Ray values: one field of one service changes, the rest comes from serviceDefaults.
+    groups = {
+        g["groupName"]: g for g in rendered.get("RayService", RAY)["spec"]["rayClusterConfig"]["workerGroupSpecs"]
+    }
+    worker = container(groups["vision"]["template"]["spec"])["resources"]
+    assert worker["limits"] == {**defaults["ray"]["worker"]["resources"]["limits"], "nvidia.com/gpu": 1}
+    assert "nvidia.com/gpu" not in container(groups["graph"]["template"]["spec"])["resources"]["limits"]
+    assert _service_settings(rendered, "vision").backend.num_gpus == 1
+    assert _service_settings(rendered, "vision").backend.max_batch_size == defaults["ray"]["maxBatchSize"]
+    assert _service_settings(rendered, "timeseries").backend.num_gpus == 0
+    for name in DOMAIN_SERVICES:
+        effective = service_values(name, values)
+        assert rendered.get("Deployment", f"{FULLNAME}-{name}")["spec"]["replicas"] == effective["replicaCount"]
+
+
+def test_schema_takes_partial_service_blocks_and_checks_service_defaults() -> None:
+    with helm.Chart.load(CHART) as chart:
+        chart.validate_schema({"vision": {"ray": {"numGpus": 1}}, "serviceDefaults": {"replicaCount": 2}})
+        for bad in (
+            {"serviceDefaults": {"replicaCount": "two"}},
+            {"serviceDefaults": {"ray": {"numGpu": 1}}},
+            {"serviceDefaults": {"enabled": False}},  # each service switches itself on
+            {"graph": {"ray": {"worker": {"gpus": -1}}}},
         ):
             with pytest.raises(helm.HelmError):
                 chart.validate_schema(bad)

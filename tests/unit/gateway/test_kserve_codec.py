@@ -13,7 +13,7 @@ from tritonclient.http import InferResult
 from gateway.kserve_dataplane import InferResponse, check_inputs
 from gateway.kserve_grpc import decode_request, encode_response
 from gateway.kserve_models import (
-    ADAPTERS,
+    adapters,
     TensorMeta,
     policy_from_parameters,
     tensor_from_bytes,
@@ -90,7 +90,7 @@ def test_grpc_request_raw_and_typed_contents() -> None:
 
 
 def test_inputs_checked_against_the_model() -> None:
-    declared = ADAPTERS["timeseries"].inputs(common_pb2.ModelInfo(input_shape=[-1, 2]))
+    declared = adapters()["timeseries"].inputs(common_pb2.ModelInfo(input_shape=[-1, 2]))
     assert declared == (TensorMeta("series", "FP32", (-1, 2)),)
     assert check_inputs(declared, [("series", "FP32", SERIES)])["series"] is SERIES
     for given, words in [

@@ -11,23 +11,49 @@ from google.protobuf import descriptor_pool
 
 from gateway.config import DEFAULT_ROUTES, GatewaySettings
 from gateway.dataplane import DataPlane
-from gateway.routing import MODALITIES, PAYLOAD_ARMS, RESULT_ARMS, Router, RouteSpec
+from gateway.routing import PAYLOAD_ARMS, RESULT_ARMS, TYPE_PREFIX, Router
 from polyad.gateway.v1 import gateway_pb2
+from polyad.graph.v1 import graph_pb2
 from polyad.timeseries.v1 import timeseries_pb2
 from services.core.errors import InvalidInputError
+from services.core.spec import service_specs
 
 
-def test_table_covers_every_payload_arm_consistently() -> None:
-    """Each proto arm has an entry whose stub method takes that arm's request and returns its response."""
-    assert set(MODALITIES) == set(PAYLOAD_ARMS)
+def test_every_named_arm_is_a_registered_service_with_matching_messages() -> None:
+    """Each proto arm is a service spec whose Detect takes that arm's request and returns its response."""
+    specs = service_specs()
+    assert set(PAYLOAD_ARMS) <= set(specs) and set(RESULT_ARMS) == set(PAYLOAD_ARMS)
     requests = gateway_pb2.DetectRequest.DESCRIPTOR.fields_by_name
     responses = gateway_pb2.DetectResponse.DESCRIPTOR.fields_by_name
-    for arm, spec in MODALITIES.items():
-        assert spec.response_arm in RESULT_ARMS
-        method = descriptor_pool.Default().FindServiceByName(spec.grpc_service).methods_by_name[spec.method]
+    for arm in PAYLOAD_ARMS:
+        specs[arm].messages()  # registers the service's descriptors
+        method = descriptor_pool.Default().FindServiceByName(specs[arm].grpc_service).methods_by_name["Detect"]
         assert method.input_type is requests[arm].message_type
-        assert method.output_type is responses[spec.response_arm].message_type
-        assert spec.stub.__name__ == f"{method.containing_service.name}Stub"
+        assert method.output_type is responses[arm].message_type
+
+
+def test_every_spec_declares_importable_messages_and_a_matching_service() -> None:
+    for spec in service_specs().values():
+        messages = spec.messages()
+        assert messages.DESCRIPTOR.package == spec.proto_package
+        service = messages.DESCRIPTOR.services_by_name[spec.grpc_short_name]
+        assert {"Detect", "GetModelInfo"} <= set(service.methods_by_name)
+        assert ("StreamDetect" in service.methods_by_name) == spec.stream
+
+
+def test_any_payload_is_routed_by_its_package() -> None:
+    router = Router({"graph": "127.0.0.1:1", "timeseries": "127.0.0.1:2"})
+    request = gateway_pb2.DetectRequest()
+    request.other.Pack(graph_pb2.DetectRequest())
+    assert request.other.type_url == f"{TYPE_PREFIX}polyad.graph.v1.DetectRequest"
+    route = router.route(request)
+    assert route.modality == "graph" and route.arm == "graph"
+    request.other.Pack(graph_pb2.DetectResponse())
+    with pytest.raises(InvalidInputError, match="is not a service's DetectRequest"):
+        router.route(request)
+    request.other.type_url = f"{TYPE_PREFIX}polyad.radar.v1.DetectRequest"
+    with pytest.raises(InvalidInputError, match="no known service declares package 'polyad.radar.v1'"):
+        router.route(request)
 
 
 def test_route_picks_the_payload_arm() -> None:
@@ -64,6 +90,7 @@ def test_channels_are_lazy_and_shared_per_address() -> None:
         route = router.routes[0]
         call = route.call
         assert route.call is call and list(router._channels) == ["127.0.0.1:1"]
+        assert route.unary("GetModelInfo") is route.unary("GetModelInfo")
         assert router.channel("127.0.0.1:1") is router.channel("127.0.0.1:1")
         assert router.health("127.0.0.1:1") is router.health("127.0.0.1:1")
         await router.close()
@@ -72,37 +99,10 @@ def test_channels_are_lazy_and_shared_per_address() -> None:
     asyncio.run(scenario())
 
 
-class _RecordingStub:
-    """A stand-in generated stub whose Detect records the timeout it was given."""
-
-    seen: list[float] = []
-
-    def __init__(self, channel: Any) -> None:
-        self.channel = channel
-
-    async def Detect(self, request: Any, timeout: float) -> timeseries_pb2.DetectResponse:
-        self.seen.append(timeout)
-        return timeseries_pb2.DetectResponse(results=[timeseries_pb2.SeriesResult(id="r")])
-
-
 @pytest.mark.parametrize(("caller", "used"), [(None, 2.0), (0.5, 0.5), (9.0, 2.0)])
 def test_deadline_is_the_smaller_of_caller_and_default(caller: float | None, used: float) -> None:
-    spec = RouteSpec(
-        "timeseries", "polyad.timeseries.v1.TimeSeriesService", _RecordingStub, "Detect", "timeseries"
-    )
     settings = GatewaySettings(routes={"timeseries": "127.0.0.1:1"}, default_timeout_s=2.0)
-    dataplane = DataPlane(settings, Router(settings.routes, table={"timeseries": spec}))
-    request = gateway_pb2.DetectRequest(timeseries=timeseries_pb2.DetectRequest())
-
-    async def scenario() -> gateway_pb2.DetectResponse:
-        try:
-            return await dataplane.detect(request, caller)
-        finally:
-            await dataplane.close()
-
-    response = asyncio.run(scenario())
-    assert _RecordingStub.seen[-1] == used
-    assert response.service == "timeseries" and response.timeseries.results[0].id == "r"
+    assert DataPlane(settings).deadline(caller) == used
 
 
 def test_settings_defaults_and_file(tmp_path: Any) -> None:

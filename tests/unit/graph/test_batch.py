@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from services.core.errors import InvalidInputError
-from services.core.graph_text import parse_edge_list, parse_labels, parse_matrix
 from services.graph.batch import GraphBatch, normalise_edges, restrict_targets, union
+from services.graph.graph_text import parse_edge_list, parse_labels, parse_matrix
 from services.graph.validation import validate_graph
 
 

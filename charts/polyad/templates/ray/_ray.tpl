@@ -1,4 +1,5 @@
-{{/* Default detector of a service (polyad/service_table.py); a service's settings.default_detector wins. */}}
+{{/* Default detector of a service (its spec's default_detector, checked by tests/unit/deploy); a service's
+settings.default_detector wins. */}}
 {{- define "polyad.defaultDetector" -}}
 {{- $defaults := dict "timeseries" "comet" "vision" "multi_ad" "logs" "contralog" "graph" "ego_diffusion" -}}
 {{- index $defaults . -}}

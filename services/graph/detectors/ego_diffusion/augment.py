@@ -42,7 +42,7 @@ def ego_dataset(csr: CSR, z: Tensor, anomalies: np.ndarray, patterns: np.ndarray
 def train_diffusion(data: DenseEgoGraphs, n_patterns: int, cfg: EgoDiffusionConfig, generator: torch.Generator
                     ) -> tuple[EgoDiffusion, list[float]]:
     """Fit the denoiser on ``data``; returns the diffusion and its loss curve."""
-    from tqdm.auto import trange
+    from services.core.progress import progress
 
     d = data.bins.shape[2]
     denoiser = Denoiser(d, cfg.n_bins, n_patterns, cfg.diffusion_hidden, cfg.diffusion_layers)
@@ -50,8 +50,7 @@ def train_diffusion(data: DenseEgoGraphs, n_patterns: int, cfg: EgoDiffusionConf
     diffusion = EgoDiffusion(denoiser, cfg.diffusion_steps, edge_m, attr_m)
     optimiser = torch.optim.AdamW(denoiser.parameters(), lr=cfg.diffusion_lr, weight_decay=1e-4)
     losses = []
-    for _ in trange(cfg.diffusion_train_steps, desc="ego-graph diffusion", unit="step",
-                    disable=not cfg.show_progress):
+    for _ in progress(cfg.diffusion_train_steps, "ego-graph diffusion", "step", enabled=cfg.show_progress):
         index = torch.randint(len(data), (min(cfg.diffusion_batch, len(data)),), generator=generator)
         loss = diffusion.loss(data.take(index), generator)
         optimiser.zero_grad()

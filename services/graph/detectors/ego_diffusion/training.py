@@ -55,12 +55,12 @@ def train_gnn(gnn: EgoGNN, data: LabelledGraph, cfg: EgoDiffusionConfig, schedul
               augmenter: Augmenter | None, generator: torch.Generator, rng: np.random.Generator,
               show_progress: bool = False) -> TrainingLog:
     """Train ``gnn`` in place; the curriculum reallocates the synthetic budget after every epoch."""
-    from tqdm.auto import trange
+    from services.core.progress import progress
 
     optimiser = torch.optim.AdamW(gnn.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     log, half = TrainingLog(), cfg.batch_size // 2
     gnn.train()
-    for epoch in trange(cfg.epochs, desc="ego-GNN training", unit="epoch", disable=not show_progress):
+    for epoch in progress(cfg.epochs, "ego-GNN training", "epoch", enabled=show_progress):
         synthetic: list[tuple[Tensor, Tensor, int]] = []
         counts = np.zeros(scheduler.n_patterns, dtype=np.int64)
         if augmenter is not None and epoch >= cfg.warmup_epochs and cfg.synthetic_per_epoch:

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 from torch import Tensor
-from tqdm.auto import trange
 
+from services.core.progress import progress
 from services.logs.detectors.contralog.config import ContraLogConfig
 from services.logs.detectors.contralog.model import SequenceEncoder
 from services.logs.detectors.contralog.scoring import EOS_COARSE
@@ -73,7 +73,7 @@ def train(
     optimiser = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, cfg.lr, total_steps=cfg.train_steps, pct_start=0.1)
     losses: list[float] = []
-    for _ in trange(cfg.train_steps, desc="ContraLog training", unit="step", disable=not cfg.show_progress):
+    for _ in progress(cfg.train_steps, "ContraLog training", "step", enabled=cfg.show_progress):
         crops = _crops(sessions, cfg, rng)
         previous = np.array([p for _, p, _ in crops if p >= 0], np.int64)
         unique = np.unique(np.concatenate([c for c, _, _ in crops] + [previous]))

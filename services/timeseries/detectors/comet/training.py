@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from tqdm.auto import trange
 
+from services.core.progress import progress
 from services.timeseries.detectors.comet.config import CometConfig
 from services.timeseries.detectors.comet.coreset import nearest_distance, robust_stats
 from services.timeseries.detectors.comet.model import CometNet
@@ -39,7 +39,7 @@ def train_net(net: CometNet, windows: Tensor, cfg: CometConfig, generator: torch
     usage = torch.zeros(len(cfg.patch_sizes), k)
     losses: list[float] = []
     net.train()
-    for step in trange(cfg.train_steps, desc="COMET training", unit="step", disable=not cfg.show_progress):
+    for step in progress(cfg.train_steps, "COMET training", "step", enabled=cfg.show_progress):
         batch = windows[torch.randint(n, (cfg.batch_size,), generator=generator)]
         loss, used = net.loss(batch, cfg.commitment)
         optimiser.zero_grad()

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor
-from tqdm.auto import trange
 
 from services.core.contract import TensorGraph
+from services.core.progress import progress
 from services.vision.detectors.base import VisionDetector
 from services.vision.detectors.multi_ad.config import MultiADConfig
 from services.vision.detectors.multi_ad.model import Discriminator, SEStudent, discrepancy
@@ -91,7 +91,7 @@ class MultiADDetector(VisionDetector):
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, cfg.kd_steps, eta_min=cfg.kd_lr * 0.02)
         self.student_.train()
         losses: list[float] = []
-        for _ in trange(cfg.kd_steps, desc="Multi-AD distillation", unit="step", disable=not cfg.show_progress):
+        for _ in progress(cfg.kd_steps, "Multi-AD distillation", "step", enabled=cfg.show_progress):
             index = torch.randint(len(x), (cfg.kd_batch,), generator=generator)
             top = int(torch.randint(x.shape[-2] - crop + 1, (), generator=generator))
             left = int(torch.randint(x.shape[-1] - crop + 1, (), generator=generator))
@@ -136,7 +136,7 @@ class MultiADDetector(VisionDetector):
         self.discriminator_.train()
         losses: list[float] = []
         half = max(1, cfg.disc_batch // 2)
-        for _ in trange(cfg.disc_steps, desc="Multi-AD discriminator", unit="step", disable=not cfg.show_progress):
+        for _ in progress(cfg.disc_steps, "Multi-AD discriminator", "step", enabled=cfg.show_progress):
             index = torch.cat([torch.randint(n_normal, (half,), generator=generator),
                                torch.randint(n_normal, n_total, (cfg.disc_batch - half,), generator=generator)])
             batch = [c[index] for c in channel] + [maps[index], targets[index]]

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor
-from tqdm.auto import trange
 
+from services.core.progress import progress
 from services.vision.detectors.base import VisionDetector
 from services.vision.detectors.patch_flow.config import PatchFlowConfig
 from services.vision.detectors.patch_flow.model import (
@@ -80,7 +80,7 @@ class PatchFlowDetector(VisionDetector):
         init = torch.randperm(len(z), generator=generator)[: 4 * cfg.batch_patches]
         self.flow_.initialise(z[init], pos[init])
         losses: list[float] = []
-        for _ in trange(cfg.train_steps, desc="patch-flow training", unit="step", disable=not cfg.show_progress):
+        for _ in progress(cfg.train_steps, "patch-flow training", "step", enabled=cfg.show_progress):
             index = torch.randint(len(z), (cfg.batch_patches,), generator=generator)
             noise = cfg.noise_std * torch.randn(len(index), d, generator=generator)
             nll = self._nll(z[index] + noise, pos[index]).mean() / d

@@ -12,9 +12,14 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from polyad.commands.training import train_version
+from services.core.cli_training import train_version
 
-__all__ = ["evaluate", "load_series_file", "score", "train"]
+__all__ = ["add_arguments", "evaluate", "load_series_file", "score", "train"]
+
+
+def add_arguments(parsers: dict[str, argparse.ArgumentParser]) -> None:
+    """Options of the time-series commands."""
+    parsers["score"].add_argument("--plot", help="timeseries: write a PNG of the series with flagged regions here")
 
 console = Console(width=120)
 UCR_NAME = re.compile(r"_UCR_Anomaly_.*_(\d+)_(\d+)_(\d+)\.txt$")

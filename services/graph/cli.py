@@ -11,7 +11,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from polyad.commands.training import train_version
+from services.core.cli_training import train_version
 
 __all__ = ["evaluate", "score", "train"]
 

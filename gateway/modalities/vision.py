@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -12,15 +13,16 @@ from starlette.datastructures import UploadFile
 
 from gateway import schemas
 from gateway.dataplane import DataPlane
+from gateway.kserve_models import Adapter, TensorMeta
 from gateway.routing import Router
 from polyad.common.v1 import common_pb2
 from polyad.gateway.v1 import gateway_pb2
 from polyad.vision.v1 import vision_pb2
-from services.core.codecs import to_numpy
+from services.core.codecs import from_numpy, to_numpy
 from services.core.errors import InvalidInputError
 from services.core.responses import RULES_BY_NAME
 
-__all__ = ["ImageResultOut", "VisionDetectOut", "add_vision_routes"]
+__all__ = ["ADAPTER", "ImageResultOut", "VisionDetectOut", "add_routes"]
 
 MAX_FILES = 64
 
@@ -94,7 +96,7 @@ def vision_json(response: gateway_pb2.DetectResponse) -> dict[str, Any]:
     }
 
 
-def add_vision_routes(app: FastAPI, dataplane: DataPlane, router: Router) -> None:
+def add_routes(app: FastAPI, dataplane: DataPlane, router: Router) -> None:
     """Register ``POST /v1/vision/detect`` (multipart image upload)."""
 
     @app.post(
@@ -124,3 +126,39 @@ def add_vision_routes(app: FastAPI, dataplane: DataPlane, router: Router) -> Non
             omit_anomaly_map=not include_map,
         )
         return JSONResponse(vision_json(await dataplane.forward(route, message, timeout)))
+
+
+class ImageAdapter(Adapter):
+    """RGB images ``(N, H, W, 3)`` uint8 → scores, p-values, flags ``(N,)`` and maps ``(N, H, W)``."""
+
+    modality = "vision"
+
+    def inputs(self, info: common_pb2.ModelInfo | None) -> tuple[TensorMeta, ...]:
+        return (TensorMeta("images", "UINT8", (-1, -1, -1, 3)),)  # the service resizes to the model's size
+
+    def outputs(self) -> tuple[TensorMeta, ...]:
+        return (TensorMeta("scores", "FP32", (-1,)), TensorMeta("p_values", "FP64", (-1,)),
+                TensorMeta("anomalous", "BOOL", (-1,)), TensorMeta("anomaly_map", "FP32", (-1, -1, -1)))
+
+    def request(self, inputs, model, policy, wanted) -> vision_pb2.DetectRequest:  # type: ignore[no-untyped-def]
+        images = inputs["images"]
+        if images.ndim != 4 or images.shape[-1] != 3 or images.shape[0] == 0:
+            raise InvalidInputError(f"input 'images': expected shape [N, H, W, 3], got {list(images.shape)}", "images")
+        return vision_pb2.DetectRequest(
+            images=[vision_pb2.Image(id=str(i), pixels=from_numpy(image)) for i, image in enumerate(images)],
+            model=model, policy=policy, omit_anomaly_map="anomaly_map" not in wanted,
+        )
+
+    def results(self, response: gateway_pb2.DetectResponse) -> tuple[common_pb2.ModelRef, dict[str, np.ndarray]]:
+        answer = response.vision
+        out = {
+            "scores": np.array([r.score for r in answer.results], dtype=np.float32),
+            "p_values": np.array([r.p_value for r in answer.results], dtype=np.float64),
+            "anomalous": np.array([r.anomalous for r in answer.results], dtype=np.bool_),
+        }
+        if answer.results and answer.results[0].anomaly_map.ByteSize():
+            out["anomaly_map"] = np.stack([to_numpy(r.anomaly_map) for r in answer.results])
+        return answer.model, out
+
+
+ADAPTER = ImageAdapter()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from services.core.errors import InvalidInputError
-from services.core.series_csv import parse_series_csv
+from services.timeseries.series_csv import parse_series_csv
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 import numpy as np
@@ -13,16 +12,16 @@ from starlette.datastructures import UploadFile
 
 from gateway import schemas
 from gateway.dataplane import DataPlane
+from gateway.kserve_models import Adapter, TensorMeta
 from gateway.routing import Router
 from polyad.common.v1 import common_pb2
 from polyad.gateway.v1 import gateway_pb2
 from polyad.graph.v1 import graph_pb2
 from services.core.codecs import from_numpy, to_numpy
 from services.core.errors import InvalidInputError
-from services.core.graph_text import parse_edge_list, parse_matrix
 from services.core.responses import RULES_BY_NAME
 
-__all__ = ["GraphDetectIn", "GraphDetectOut", "add_graph_routes", "graph_json"]
+__all__ = ["ADAPTER", "GraphDetectIn", "GraphDetectOut", "add_routes", "graph_json"]
 
 
 class GraphDetectIn(BaseModel):
@@ -117,7 +116,7 @@ async def _read_upload(request: Request) -> tuple[bytes, bytes, str]:
         return await edges.read(), await features.read(), edges.filename or "graph"
 
 
-def add_graph_routes(app: FastAPI, dataplane: DataPlane, router: Router) -> None:
+def add_routes(app: FastAPI, dataplane: DataPlane, router: Router) -> None:
     """Register ``POST /v1/graph/detect`` (JSON) and ``POST /v1/graph/detect/upload`` (edge list + features)."""
 
     @app.post("/v1/graph/detect", tags=["graph"], response_model=GraphDetectOut, responses=schemas.ERROR_RESPONSES,
@@ -148,10 +147,38 @@ def add_graph_routes(app: FastAPI, dataplane: DataPlane, router: Router) -> None
     ) -> JSONResponse:
         route = router.get("graph")  # fail fast when not routed, before reading the upload
         edges_file, features_file, name = await _read_upload(request)
-        edges, times = await asyncio.to_thread(parse_edge_list, edges_file, "edges")
-        features = await asyncio.to_thread(parse_matrix, features_file, "features")
-        graph = graph_pb2.Graph(id=name, node_features=from_numpy(features), edge_index=from_numpy(edges))
-        if times is not None:
-            graph.edge_time.CopyFrom(from_numpy(times))
+        graph = graph_pb2.Graph(id=name, edge_list=edges_file, features_text=features_file)  # parsed by the service
         message = _request(graph, rule, alpha, explain_top_k, detector, version)
         return JSONResponse(graph_json(await dataplane.forward(route, message, timeout)))
+
+
+class GraphAdapter(Adapter):
+    """One graph: node features ``(N, F)`` and edges ``(2, E)`` → per-node scores, p-values, flags ``(N,)``."""
+
+    modality = "graph"
+
+    def inputs(self, info: common_pb2.ModelInfo | None) -> tuple[TensorMeta, ...]:
+        shape = list(info.input_shape) if info is not None else []
+        width = shape[1] if len(shape) == 2 and shape[1] > 0 else -1
+        return (TensorMeta("node_features", "FP32", (-1, width)), TensorMeta("edge_index", "INT64", (2, -1)))
+
+    def outputs(self) -> tuple[TensorMeta, ...]:
+        return (TensorMeta("nodes", "INT64", (-1,)), TensorMeta("scores", "FP32", (-1,)),
+                TensorMeta("p_values", "FP64", (-1,)), TensorMeta("anomalous", "BOOL", (-1,)))
+
+    def request(self, inputs, model, policy, wanted) -> graph_pb2.DetectRequest:  # type: ignore[no-untyped-def]
+        graph = graph_pb2.Graph(id="graph", node_features=from_numpy(inputs["node_features"]),
+                                edge_index=from_numpy(inputs["edge_index"]))
+        return graph_pb2.DetectRequest(graph=graph, model=model, policy=policy, omit_evidence=True)
+
+    def results(self, response: gateway_pb2.DetectResponse) -> tuple[common_pb2.ModelRef, dict[str, np.ndarray]]:
+        answer = response.graph
+        return answer.model, {
+            "nodes": to_numpy(answer.nodes).astype(np.int64, copy=False),
+            "scores": to_numpy(answer.scores),
+            "p_values": to_numpy(answer.decisions.p_values),
+            "anomalous": to_numpy(answer.decisions.anomalous),
+        }
+
+
+ADAPTER = GraphAdapter()

@@ -11,9 +11,14 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from polyad.commands.training import train_version
+from services.core.cli_training import train_version
 
-__all__ = ["evaluate", "load_training_images", "score", "train"]
+__all__ = ["add_arguments", "evaluate", "load_training_images", "score", "train"]
+
+
+def add_arguments(parsers: dict[str, argparse.ArgumentParser]) -> None:
+    """Options of the vision commands."""
+    parsers["score"].add_argument("--heatmap", help="vision: write <image>.heatmap.png overlays into this folder")
 
 console = Console(width=120)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}

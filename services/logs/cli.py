@@ -11,9 +11,15 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from polyad.commands.training import train_version
+from services.core.cli_training import train_version
 
-__all__ = ["evaluate", "load_training_sessions", "score", "train"]
+__all__ = ["add_arguments", "evaluate", "load_training_sessions", "score", "train"]
+
+
+def add_arguments(parsers: dict[str, argparse.ArgumentParser]) -> None:
+    """Options of the logs commands."""
+    parsers["score"].add_argument("--session-pattern", default="",
+                                  help="logs: regex whose first group keys a line's session (default: the model's)")
 
 console = Console(width=140)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -11,6 +12,7 @@ from starlette.datastructures import UploadFile
 
 from gateway import schemas
 from gateway.dataplane import DataPlane
+from gateway.kserve_models import BYTES, Adapter, TensorMeta
 from gateway.routing import Router
 from polyad.common.v1 import common_pb2
 from polyad.gateway.v1 import gateway_pb2
@@ -18,7 +20,7 @@ from polyad.logs.v1 import logs_pb2
 from services.core.errors import InvalidInputError
 from services.core.responses import RULES_BY_NAME
 
-__all__ = ["LogsDetectOut", "add_logs_routes", "logs_json"]
+__all__ = ["ADAPTER", "LogsDetectOut", "add_routes", "logs_json"]
 
 
 class LineOut(BaseModel):
@@ -105,7 +107,7 @@ def logs_json(response: gateway_pb2.DetectResponse) -> dict[str, Any]:
     }
 
 
-def add_logs_routes(app: FastAPI, dataplane: DataPlane, router: Router) -> None:
+def add_routes(app: FastAPI, dataplane: DataPlane, router: Router) -> None:
     """Register ``POST /v1/logs/detect/file`` (raw log file upload)."""
 
     @app.post(
@@ -137,3 +139,37 @@ def add_logs_routes(app: FastAPI, dataplane: DataPlane, router: Router) -> None:
             top_lines=top_lines,
         )
         return JSONResponse(logs_json(await dataplane.forward(route, message, timeout)))
+
+
+class LogsAdapter(Adapter):
+    """Sessions as strings (raw lines joined by newlines) ``(N,)`` → session scores, p-values, flags ``(N,)``."""
+
+    modality = "logs"
+
+    def inputs(self, info: common_pb2.ModelInfo | None) -> tuple[TensorMeta, ...]:
+        return (TensorMeta("sessions", BYTES, (-1,)),)
+
+    def outputs(self) -> tuple[TensorMeta, ...]:
+        return (TensorMeta("scores", "FP32", (-1,)), TensorMeta("p_values", "FP64", (-1,)),
+                TensorMeta("anomalous", "BOOL", (-1,)))
+
+    def request(self, inputs, model, policy, wanted) -> logs_pb2.DetectRequest:  # type: ignore[no-untyped-def]
+        sessions = inputs["sessions"]
+        if sessions.ndim != 1 or sessions.size == 0:
+            raise InvalidInputError(f"input 'sessions': expected shape [N], N > 0, got {list(sessions.shape)}",
+                                    "sessions")
+        return logs_pb2.DetectRequest(
+            sessions=[logs_pb2.Session(id=str(i), lines=text.split(b"\n")) for i, text in enumerate(sessions)],
+            model=model, policy=policy,
+        )
+
+    def results(self, response: gateway_pb2.DetectResponse) -> tuple[common_pb2.ModelRef, dict[str, np.ndarray]]:
+        answer = response.logs
+        return answer.model, {
+            "scores": np.array([r.score for r in answer.results], dtype=np.float32),
+            "p_values": np.array([r.p_value for r in answer.results], dtype=np.float64),
+            "anomalous": np.array([r.anomalous for r in answer.results], dtype=np.bool_),
+        }
+
+
+ADAPTER = LogsAdapter()
