@@ -26,7 +26,7 @@ from services.core.errors import InvalidInputError, PolyadError
 __all__ = ["EXTENSIONS", "SERVER_NAME", "InferRequest", "InferResponse", "KServeDataPlane"]
 
 SERVER_NAME = "polyad-gateway"
-EXTENSIONS = ["binary_tensor_data", "model_configuration", "parameters"]
+EXTENSIONS = ["binary_tensor_data", "model_configuration", "model_repository", "parameters"]
 
 
 @dataclass(slots=True)
@@ -89,6 +89,13 @@ class KServeDataPlane:
     async def model(self, name: str) -> KServeModel:
         """The v2 model ``name``; ``ModelNotFoundError`` otherwise."""
         return find_model(await self.models(), name)
+
+    async def repository_index(self) -> list[dict[str, str]]:
+        """Triton's repository index: every v2 model of the routed services with its state (READY / UNAVAILABLE)."""
+        models = await self.models()
+        ready = await asyncio.gather(*(self.model_ready(name) for name in models))
+        return [{"name": name, "version": "", "state": "READY" if ok else "UNAVAILABLE", "reason": ""}
+                for name, ok in zip(models, ready, strict=True)]
 
     def server_metadata(self) -> dict[str, Any]:
         """``{"name", "version", "extensions"}``."""

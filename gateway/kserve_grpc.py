@@ -6,7 +6,7 @@ extensions, and tritonclient (pinned, built for our protobuf runtime) already re
 ``inference.*`` messages in the process-wide descriptor pool: a vendored ``inference`` package would
 collide with it in any process that also imports tritonclient (our Triton backend, the tests, users'
 clients), and would need its own buf exclusion since it does not follow our lint rules. Methods we do
-not implement (repository, shared memory, statistics, tracing) answer UNIMPLEMENTED.
+not implement (repository load/unload, shared memory, statistics, tracing) answer UNIMPLEMENTED.
 
 Errors raised by the data plane become status codes in ``services.core.server``'s interceptor, except
 inside ``ModelStreamInfer``, where, as in Triton, a failed request answers ``error_message`` and the
@@ -101,6 +101,15 @@ class KServeServicer(pb_grpc.GRPCInferenceServiceServicer):
     ) -> pb.ServerMetadataResponse:
         """Name, version and protocol extensions."""
         return pb.ServerMetadataResponse(**self._kserve.server_metadata())
+
+    async def RepositoryIndex(
+        self, request: pb.RepositoryIndexRequest, context: aio.ServicerContext
+    ) -> pb.RepositoryIndexResponse:
+        """Every model of the routed services with its state (Triton's model-repository extension, read only)."""
+        index = await self._kserve.repository_index()
+        if request.ready:
+            index = [entry for entry in index if entry["state"] == "READY"]
+        return pb.RepositoryIndexResponse(models=[pb.RepositoryIndexResponse.ModelIndex(**entry) for entry in index])
 
     async def ModelMetadata(
         self, request: pb.ModelMetadataRequest, context: aio.ServicerContext

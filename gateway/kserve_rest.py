@@ -152,6 +152,10 @@ def add_kserve_routes(app: FastAPI, kserve: KServeDataPlane) -> None:
         ok = await kserve.server_ready()
         return JSONResponse({"ready": ok}, status_code=200 if ok else 400)
 
+    @router.post("/repository/index", summary="Every model of the routed services with its state (Triton extension).")
+    async def repository_index() -> JSONResponse:
+        return JSONResponse(await kserve.repository_index())
+
     async def model_metadata(name: str, version: str = "") -> JSONResponse:
         return JSONResponse(await kserve.model_metadata(name, version))
 

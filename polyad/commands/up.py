@@ -11,6 +11,7 @@ SIGINT/SIGTERM (Ctrl-C reaches the whole process group) stops everything within 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -44,19 +45,23 @@ class Component:
     env: dict[str, str] = field(default_factory=dict)
     address: str = ""
     one_shot: bool = False
+    own_group: bool = False  # run in a process group of its own, stopped (and cleaned up) as a group
     process: subprocess.Popen | None = None
     restarts: list[float] = field(default_factory=list)
     stopping: bool = False
 
     def start(self) -> None:
         self.stopping = False
-        self.process = subprocess.Popen(self.command, env={**os.environ, **self.env})
+        self.process = subprocess.Popen(self.command, env={**os.environ, **self.env}, start_new_session=self.own_group)
 
     def signal_stop(self) -> None:
         """Ask the child to stop (SIGTERM); it is then expected to exit."""
         self.stopping = True
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            if self.own_group:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            else:
+                self.process.send_signal(signal.SIGTERM)
 
     def wait_or_kill(self, deadline: float) -> None:
         if self.process is None:
@@ -66,6 +71,9 @@ class Component:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.own_group:  # helpers the leader left behind (Ray's agents outlive `ray start --block`)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
 
     def died_on_its_own(self) -> bool:
         """Exited with an error or was killed by a signal nobody here sent (exit 0 is a clean stop)."""
@@ -161,7 +169,8 @@ def _ray_head(args: argparse.Namespace, temp_dir: str, port: int) -> Component:
     command = [str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", f"--port={port}",
                f"--node-ip-address={args.host}", "--include-dashboard=false", f"--temp-dir={temp_dir}",
                "--disable-usage-stats"]
-    return Component("ray", command)
+    # Its own process group: Ctrl-C reaches the supervisor, which stops Ray last and removes every Ray process.
+    return Component("ray", command, own_group=True)
 
 
 def _connect_plan(address: str, args: argparse.Namespace, services: int, deadline: float) -> ResourcePlan:
@@ -309,7 +318,7 @@ def run_up(args: argparse.Namespace) -> int:
             supervisor.launch(_ray_head(args, temp_dir, ray_port))
             address = f"{args.host}:{ray_port}"
             plan = _connect_plan(address, args, len(names), time.monotonic() + 60)
-            console.print(f"[green]Ray[/] head at {address}; {plan.describe()}")
+            console.print(f"[green]Ray[/] head at {address} (temp dir {temp_dir}); {plan.describe()}")
             backend.update(ray_address=address, num_cpus=plan.cpus_per_replica, num_gpus=plan.gpus_per_replica)
         services = [supervisor.launch(part) for part in service_components(args, [specs[n] for n in names], backend)]
         gateway = supervisor.launch(gateway_component(args, services))

@@ -1,8 +1,11 @@
 """The detector contract every Polyad method implements (DESIGN.md §5).
 
-A plugin subclasses :class:`Detector`, declares a pydantic ``Config`` and writes
-``_fit`` and ``_score``; the base class owns input checks, metadata, persistence
-of weights (safetensors) and metadata (JSON), like PyOD's ``BaseDetector``.
+A plugin subclasses :class:`Detector` (generic over its batch type: an array, or a
+dataclass such as a graph snapshot), declares a pydantic ``Config`` and writes six
+methods — ``_fit``, ``_score``, ``state_dict``, ``load_state_dict``, ``input_spec`` and
+``validate_input``; the base class gives ``fit``, ``score``, ``score_many``, ``explain``,
+``metadata``, ``save`` and ``load`` (weights as safetensors, metadata as JSON), like
+PyOD's ``BaseDetector``.
 Calibration and decisions live in :mod:`services.core.calibration`, never here.
 """
 
@@ -13,17 +16,21 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "Detector", "DetectorConfig", "InputSpec", "ModelMetadata", "NotFittedError", "StreamState", "TensorGraph",
+    "BatchT", "Detector", "DetectorConfig", "InputSpec", "ModelMetadata", "NotFittedError", "StreamState",
+    "TensorGraph",
 ]
 
 WEIGHTS_FILE = "weights.safetensors"
 METADATA_FILE = "metadata.json"
+
+BatchT = TypeVar("BatchT")
+"""What a detector scores: ``np.ndarray`` for most, a domain dataclass (e.g. a graph snapshot) for others."""
 
 StreamState = dict[str, np.ndarray]
 """Opaque per-stream state: named arrays, so it can travel to a stateless replica and back."""
@@ -77,12 +84,13 @@ class ModelMetadata(BaseModel):
     created_at: float = Field(default_factory=time.time)
 
 
-class Detector(ABC):
+class Detector(ABC, Generic[BatchT]):
     """Base class: ``fit`` on normal data, ``score`` gives float32 ``(n,)``, higher = more anomalous.
 
-    Subclasses set ``name``, ``modality`` and ``Config``, and implement ``_fit``, ``_score``,
-    ``state_dict``/``load_state_dict`` (tensors only) and ``input_spec``. Optional: ``explain``,
-    ``update`` and ``stream_step`` for methods that adapt online.
+    Subclasses set ``name``, ``modality`` and ``Config``, and implement the six abstract methods
+    (``_fit``, ``_score``, ``state_dict``/``load_state_dict`` with tensors only, ``input_spec``,
+    ``validate_input``). Optional: ``explain`` / ``score_and_explain`` for evidence, ``update`` and
+    ``initial_stream_state`` / ``stream_step`` for methods that adapt online.
     """
 
     name: ClassVar[str]
@@ -96,13 +104,13 @@ class Detector(ABC):
         self.metrics_: dict[str, float] = {}
         self.fitted_ = False
 
-    # -- the two methods a plugin writes -------------------------------------------------
+    # -- the six methods a plugin writes -------------------------------------------------
     @abstractmethod
-    def _fit(self, data: np.ndarray) -> dict[str, Any]:
+    def _fit(self, data: BatchT) -> dict[str, Any]:
         """Learn from normal data; return a JSON-able training summary."""
 
     @abstractmethod
-    def _score(self, batch: np.ndarray) -> np.ndarray:
+    def _score(self, batch: BatchT) -> np.ndarray:
         """Raw anomaly scores, float32 ``(n,)``."""
 
     @abstractmethod
@@ -118,11 +126,11 @@ class Detector(ABC):
         """The accepted input, for model info and the gateway's OpenAPI/KServe metadata."""
 
     @abstractmethod
-    def validate_input(self, batch: np.ndarray) -> np.ndarray:
+    def validate_input(self, batch: BatchT) -> BatchT:
         """Check shape/dtype/finiteness; raise ``InvalidInputError`` naming what was expected."""
 
     # -- what the base class gives --------------------------------------------------------
-    def fit(self, data: np.ndarray) -> Detector:
+    def fit(self, data: BatchT) -> Detector[BatchT]:
         """Fit on normal data and return ``self``."""
         data = self.validate_input(data)
         started = time.perf_counter()
@@ -131,7 +139,7 @@ class Detector(ABC):
         self.fitted_ = True
         return self
 
-    def score(self, batch: np.ndarray) -> np.ndarray:
+    def score(self, batch: BatchT) -> np.ndarray:
         """Anomaly scores ``(n,)`` float32 for a validated batch."""
         self._check_fitted()
         scores = np.asarray(self._score(self.validate_input(batch)), dtype=np.float32)
@@ -139,19 +147,19 @@ class Detector(ABC):
             raise AssertionError(f"{self.name}._score returned shape {scores.shape}, expected (n,)")
         return scores
 
-    def score_many(self, batches: list[np.ndarray]) -> list[np.ndarray]:
+    def score_many(self, batches: list[BatchT]) -> list[np.ndarray]:
         """Score several inputs at once (dynamic batching); override to fuse them into one pass."""
         return [self.score(batch) for batch in batches]
 
-    def explain(self, batch: np.ndarray) -> np.ndarray:
-        """Per-element evidence; the default is the score itself."""
+    def explain(self, batch: BatchT) -> Any:
+        """Per-element evidence (maps ``(n, H, W)``, per-point scores, node evidence…); default: the scores."""
         return self.score(batch)
 
-    def score_and_explain(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def score_and_explain(self, batch: BatchT) -> tuple[np.ndarray, Any]:
         """Scores ``(n,)`` and evidence in one call; override to share one forward pass."""
         return self.score(batch), self.explain(batch)
 
-    def update(self, batch: np.ndarray) -> None:
+    def update(self, batch: BatchT) -> None:
         """Online adaptation on unlabelled data; detectors that do not adapt ignore it."""
         self._check_fitted()
 
@@ -160,7 +168,7 @@ class Detector(ABC):
         raise NotImplementedError(f"{self.name} does not support streaming")
 
     def stream_step(
-        self, points: np.ndarray, state: StreamState, adapt: bool
+        self, points: BatchT, state: StreamState, adapt: bool
     ) -> tuple[np.ndarray, StreamState]:
         """Score newly arrived ``points`` given ``state``; return scores ``(k,)`` and the new state."""
         raise NotImplementedError(f"{self.name} does not support streaming")
@@ -191,7 +199,7 @@ class Detector(ABC):
         (directory / METADATA_FILE).write_text(self.metadata().model_dump_json(indent=2))
 
     @classmethod
-    def load(cls, directory: str | Path) -> Detector:
+    def load(cls, directory: str | Path) -> Detector[Any]:
         """Rebuild a fitted detector from :meth:`save` output."""
         from safetensors.numpy import load_file
 

@@ -8,10 +8,9 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from services.core.contract import Detector, StreamState
-from services.core.store import StoredModel
+from services.core.contract import StreamState
 
-__all__ = ["Backend", "BackendSettings", "make_backend"]
+__all__ = ["Backend", "BackendSettings"]
 
 
 class BackendSettings(BaseModel):
@@ -64,20 +63,3 @@ class Backend(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Release replicas or threads."""
-
-
-def make_backend(
-    settings: BackendSettings, stored: StoredModel, detector_cls: type[Detector]
-) -> Backend:
-    """The backend ``settings.kind`` serving ``stored``."""
-    if settings.kind == "inline":
-        from services.core.backends.inline import InlineBackend
-
-        return InlineBackend(settings, stored, detector_cls)
-    if settings.kind == "triton":
-        from services.core.backends.triton import TritonBackend
-
-        return TritonBackend(settings, stored, detector_cls)
-    from services.core.backends.ray_serve import RayBackend
-
-    return RayBackend(settings, stored, detector_cls)

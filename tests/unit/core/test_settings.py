@@ -35,5 +35,6 @@ def test_spec_fills_address_and_default_detector_from_one_place() -> None:
     spec = service_spec("timeseries")
     settings = spec.load_settings(env={})
     assert settings.address == f"127.0.0.1:{spec.port}" and settings.default_detector == spec.default_detector
-    moved = spec.load_settings(env={"POLYAD_TIMESERIES_ADDRESS": "0.0.0.0:9", "POLYAD_TIMESERIES_DEFAULT_DETECTOR": "x"})
+    env = {"POLYAD_TIMESERIES_ADDRESS": "0.0.0.0:9", "POLYAD_TIMESERIES_DEFAULT_DETECTOR": "x"}
+    moved = spec.load_settings(env=env)
     assert (moved.address, moved.default_detector) == ("0.0.0.0:9", "x")

@@ -13,8 +13,8 @@ from tritonclient.http import InferResult
 from gateway.kserve_dataplane import InferResponse, check_inputs
 from gateway.kserve_grpc import decode_request, encode_response
 from gateway.kserve_models import (
-    adapters,
     TensorMeta,
+    adapters,
     policy_from_parameters,
     tensor_from_bytes,
     tensor_from_list,

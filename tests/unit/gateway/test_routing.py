@@ -52,7 +52,7 @@ def test_any_payload_is_routed_by_its_package() -> None:
     with pytest.raises(InvalidInputError, match="is not a service's DetectRequest"):
         router.route(request)
     request.other.type_url = f"{TYPE_PREFIX}polyad.radar.v1.DetectRequest"
-    with pytest.raises(InvalidInputError, match="no known service declares package 'polyad.radar.v1'"):
+    with pytest.raises(InvalidInputError, match=r"no known service declares package 'polyad\.radar\.v1'"):
         router.route(request)
 
 

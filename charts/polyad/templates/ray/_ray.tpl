@@ -1,7 +1,7 @@
 {{/* Default detector of a service (its spec's default_detector, checked by tests/unit/deploy); a service's
 settings.default_detector wins. */}}
 {{- define "polyad.defaultDetector" -}}
-{{- $defaults := dict "timeseries" "comet" "vision" "multi_ad" "logs" "contralog" "graph" "ego_diffusion" -}}
+{{- $defaults := dict "timeseries" "comet" "vision" "multi_ad" "logs" "contralog" "graph" "ego_diffusion" "tensorstream" "heterocomp" -}}
 {{- index $defaults . -}}
 {{- end -}}
 

@@ -1,0 +1,1 @@
+"""Tensor-stream service: heterogeneous event streams (time, categorical and continuous attributes)."""

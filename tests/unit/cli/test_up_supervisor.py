@@ -1,0 +1,57 @@
+"""``polyad up``'s resource plan and restart rule, with real child processes."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from polyad.commands.up import Component, Supervisor, plan_resources
+
+
+def test_replicas_share_the_cpus_ray_reports() -> None:
+    plan = plan_resources(cpus=2, gpus=0, services=8, replicas_per_service=1)
+    assert plan.replicas == 8 and plan.cpus_per_replica == 0.25 and plan.gpus_per_replica == 0
+    assert plan_resources(16, 1, 4, 2).cpus_per_replica == 2.0
+    assert plan_resources(2, 0, 4, 1, cpus_per_replica=0.5).cpus_per_replica == 0.5
+
+
+def test_a_request_that_cannot_be_scheduled_is_refused() -> None:
+    with pytest.raises(SystemExit, match="exceeds the 2 CPUs"):
+        plan_resources(2, 0, 4, 1, cpus_per_replica=1.0)
+    with pytest.raises(SystemExit, match="exceeds the 0 GPUs"):
+        plan_resources(2, 0, 4, 1, gpus_per_replica=1.0)
+
+
+def _child(code: str) -> Component:
+    part = Component("child", [sys.executable, "-c", code])
+    part.start()
+    assert part.process is not None
+    part.process.wait(30)
+    return part
+
+
+@pytest.mark.parametrize(("code", "restart"), [
+    ("raise SystemExit(0)", False),  # a clean exit (e.g. it got Ctrl-C too) is not restarted
+    ("raise SystemExit(3)", True),
+    ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", True),  # a signal nobody here sent
+])
+def test_only_children_that_died_on_their_own_are_restarted(code: str, restart: bool) -> None:
+    assert _child(code).died_on_its_own() is restart
+
+
+def test_a_child_asked_to_stop_or_a_one_shot_child_is_never_restarted() -> None:
+    part = Component("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"])
+    part.start()
+    part.signal_stop()
+    part.wait_or_kill(deadline=__import__("time").monotonic() + 10)
+    assert part.process is not None and part.process.returncode != 0 and not part.died_on_its_own()
+    trainer = Component("trainer", [sys.executable, "-c", "raise SystemExit(1)"], one_shot=True)
+    trainer.start()
+    assert trainer.process is not None and trainer.process.wait(30) == 1 and not trainer.died_on_its_own()
+
+
+def test_the_supervisor_wakes_at_once_on_a_stop_signal() -> None:
+    supervisor = Supervisor()
+    supervisor.on_signal(2, None)
+    assert supervisor.wait(30.0) is True  # no sleep: the event is already set
