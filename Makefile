@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS ?= all
 
-.PHONY: up test install protos lint lint-proto bench clean
+.PHONY: up test install protos lint lint-proto bench clean system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,12 @@ up: $(STAMP)
 
 PYTRITON_ENV := bench/.venvs/pytriton/.installed-pytriton-0.7.0
 
-test: $(STAMP) node_modules/.bin/buf $(PYTRITON_ENV)
+test: $(STAMP) node_modules/.bin/buf $(PYTRITON_ENV) system-deps
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Debian packages some tests and the built-in evaluation data use (scripts/debian-packages.txt).
+system-deps:
+	scripts/system_deps.sh
 
 # A real Triton server (PyPI nvidia-pytriton, numpy < 2) in its own environment; the tests that need it
 # skip with the printed reason when it cannot be built.

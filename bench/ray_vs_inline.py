@@ -1,8 +1,9 @@
 """Ray Serve backend vs inline backend under 16 concurrent clients: throughput ratio.
 
-Both services serve the same stored COMET version; 16 client threads send Detect requests of one
-series each for a fixed time. The Ray backend batches concurrent requests with ``@serve.batch``
-(one fused forward pass); the inline backend scores one request at a time on its worker thread.
+All three serve the same stored COMET version with the same number of workers (inline threads or
+Ray replicas, one torch thread each), so the ratios isolate dynamic batching; 16 client threads send
+Detect requests of one series each for a fixed time. The batched Ray backend fuses concurrent
+requests with ``@serve.batch`` (one forward pass); the others score one request at a time per worker.
 
 Run: ``python bench/ray_vs_inline.py [--seconds 20] [--points 2048] [--replicas 2]``
 """
@@ -71,11 +72,12 @@ def main() -> None:
     loop = LoopThread()
     rows = []
     rates = {}
+    workers = args.replicas  # like for like: as many inline worker threads as Ray replicas, 1 torch thread each
+    ray_options = {"kind": "ray", "num_replicas": workers, "num_cpus": 2 / workers, "batch_wait_timeout_s": 0.005}
     for name, backend in (
-        ("inline (1 worker thread)", {"kind": "inline"}),
-        (f"ray ({args.replicas} replicas, @serve.batch ≤ 16)",
-         {"kind": "ray", "num_replicas": args.replicas, "num_cpus": 2 / args.replicas, "max_batch_size": 16,
-          "batch_wait_timeout_s": 0.005}),
+        (f"inline ({workers} worker threads)", {"kind": "inline", "inline_threads": workers}),
+        (f"ray ({workers} replicas, no batching)", {**ray_options, "max_batch_size": 1}),
+        (f"ray ({workers} replicas, @serve.batch ≤ 16)", {**ray_options, "max_batch_size": 16}),
     ):
         service = start_timeseries(loop, store, backend=backend)
         rate, latencies = load(service.port, args.clients, args.seconds, args.points)
@@ -85,13 +87,14 @@ def main() -> None:
         rows.append([name, f"{rate:.1f}", f"{rate * args.points:,.0f}", f"{p50:.1f}", f"{p99:.1f}"])
     loop.close()
     ray.shutdown()
-    inline_rate, ray_rate = rates.values()
+    inline_rate, unbatched_rate, ray_rate = rates.values()
     print_table(
         f"{args.clients} concurrent clients, Detect of one {args.points}-point series, {args.seconds:.0f} s each",
         ["backend", "requests/s", "points/s", "p50 ms", "p99 ms"],
         rows,
     )
-    print(f"\nray / inline throughput ratio: {ray_rate / inline_rate:.2f}x")
+    print(f"\nray (batched) / inline, same {workers} workers: {ray_rate / inline_rate:.2f}x")
+    print(f"ray batched / ray unbatched (batching alone): {ray_rate / unbatched_rate:.2f}x")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from gateway.grpc_service import SERVICE_NAME, GatewayServicer
 from gateway.kserve_dataplane import KServeDataPlane
 from gateway.kserve_grpc import KSERVE_SERVICE_NAME, KServeServicer
 from gateway.rest import create_rest_app
-from services.core.server import build_server, set_serving
+from services.core.server import build_server, set_alive, set_serving
 
 __all__ = ["RunningGateway", "main", "start_gateway"]
 
@@ -128,6 +128,7 @@ async def start_gateway(settings: GatewaySettings, log_level: str = "warning") -
     )
     http_server = _EmbeddedUvicorn(config)
     await grpc_server.start()
+    await set_alive(health_servicer)
     http_task = asyncio.create_task(http_server.serve(sockets=[sock]), name="gateway-rest")
     while not http_server.started:
         if http_task.done():  # failed to start: surface its exception

@@ -34,6 +34,9 @@ __all__ = ["Component", "ResourcePlan", "plan_resources", "run_up"]
 
 console = Console(stderr=True)
 STOP_GRACE_S = 10.0
+LIVENESS_PERIOD_S = 5.0  # how often a running component's liveness is checked
+LIVENESS_TIMEOUT_S = 2.0
+LIVENESS_FAILURES = 3  # consecutive unanswered checks before a component counts as wedged and is restarted
 
 
 @dataclass
@@ -49,9 +52,11 @@ class Component:
     process: subprocess.Popen | None = None
     restarts: list[float] = field(default_factory=list)
     stopping: bool = False
+    answered: bool = False  # has answered a liveness check since it (re)started
+    missed: int = 0  # consecutive unanswered liveness checks
 
     def start(self) -> None:
-        self.stopping = False
+        self.stopping, self.answered, self.missed = False, False, 0
         self.process = subprocess.Popen(self.command, env={**os.environ, **self.env}, start_new_session=self.own_group)
 
     def signal_stop(self) -> None:
@@ -124,11 +129,12 @@ def free_port(host: str) -> int:
         return sock.getsockname()[1]
 
 
-def health_status(address: str, timeout: float = 1.0) -> bool:
-    """Whether ``address`` reports grpc.health.v1 SERVING now."""
+def health_status(address: str, timeout: float = 1.0, service: str = "") -> bool:
+    """Whether ``address`` reports grpc.health.v1 SERVING for ``service`` now ("" = the whole server is ready)."""
     with grpc.insecure_channel(address) as channel:
         try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=timeout)
+            request = health_pb2.HealthCheckRequest(service=service)
+            reply = health_pb2_grpc.HealthStub(channel).Check(request, timeout=timeout)
         except grpc.RpcError:
             return False
     return reply.status == health_pb2.HealthCheckResponse.SERVING
@@ -253,6 +259,24 @@ class Supervisor:
             console.print(f"[yellow]{part.name} died ({part.process.returncode}); restarting[/]")
             part.start()
 
+    def check_liveness(self) -> None:
+        """Kill (and so restart) a component that answered before but stopped answering: a wedged process."""
+        from services.core.server import LIVENESS_SERVICE
+
+        for part in self.parts:
+            if not part.address or part.process is None or part.process.poll() is not None or part.stopping:
+                continue
+            if health_status(part.address, LIVENESS_TIMEOUT_S, LIVENESS_SERVICE):
+                part.answered, part.missed = True, 0
+                continue
+            if not part.answered:
+                continue  # still starting (imports, model loading)
+            part.missed += 1
+            if part.missed >= LIVENESS_FAILURES:
+                console.print(f"[red]{part.name} stopped answering its liveness check (wedged); restarting[/]")
+                part.process.kill()
+                part.process.wait()
+
     def wait(self, seconds: float) -> bool:
         """Sleep up to ``seconds`` (woken at once by a stop signal); True when stopping."""
         return self.stop.wait(seconds)
@@ -330,8 +354,12 @@ def run_up(args: argparse.Namespace) -> int:
         if _wait_ready(supervisor, [*services, gateway], trainer, args.ready_timeout):
             _print_table(args, services, plan)
             print("ready", flush=True)
+            last_liveness = time.monotonic()
             while not supervisor.wait(1.0):
                 supervisor.check_children()
+                if time.monotonic() - last_liveness >= LIVENESS_PERIOD_S:
+                    supervisor.check_liveness()
+                    last_liveness = time.monotonic()
         console.print("stopping")
     finally:
         supervisor.shutdown()

@@ -21,7 +21,7 @@ from grpc_health.v1 import health
 
 from services.core.errors import PolyadError
 from services.core.models import ModelManager
-from services.core.server import build_server, set_serving
+from services.core.server import build_server, set_alive, set_serving
 from services.core.settings import ServiceSettings
 from services.core.spec import ServiceSpec, load_object, service_spec
 from services.core.store import ModelStore
@@ -88,6 +88,7 @@ async def start_service(
     )
     await set_serving(health_servicer, [grpc_service_name], False)  # until a model is loaded
     await server.start()
+    await set_alive(health_servicer)
     running = RunningService(name, server, health_servicer, models, port, grpc_service_name)
     try:
         await models.get(None)

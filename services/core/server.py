@@ -19,7 +19,7 @@ from grpc_reflection.v1alpha import reflection
 from services.core.errors import ERROR_DETAIL_KEY, error_detail, grpc_status_for, public_message
 from services.core.metrics import LATENCY, REQUESTS
 
-__all__ = ["DEFAULT_OPTIONS", "ErrorMappingInterceptor", "build_server"]
+__all__ = ["DEFAULT_OPTIONS", "LIVENESS_SERVICE", "ErrorMappingInterceptor", "build_server", "set_alive"]
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,11 @@ class ErrorMappingInterceptor(aio.ServerInterceptor):
         await context.abort(code, public_message(error), trailing_metadata=((ERROR_DETAIL_KEY, error_detail(error)),))
 
 
+LIVENESS_SERVICE = "polyad.liveness"
+"""grpc.health.v1 name that is SERVING while the process's event loop answers (readiness is the service's own
+name: SERVING once a model is loaded). A wedged process stops answering it: ``polyad up`` and Kubernetes restart it."""
+
+
 def build_server(
     component: str,
     register: Iterable[Callable[[aio.Server], None]],
@@ -129,6 +134,11 @@ def build_server(
     else:
         port = server.add_secure_port(address, credentials)
     return server, health_servicer, port
+
+
+async def set_alive(health_servicer: health.aio.HealthServicer) -> None:
+    """Mark :data:`LIVENESS_SERVICE` SERVING (call once the server has started)."""
+    await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
 
 
 async def set_serving(health_servicer: health.aio.HealthServicer, names: Iterable[str], serving: bool) -> None:

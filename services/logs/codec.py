@@ -8,13 +8,13 @@ over ``max_line_chars`` are truncated; a session with no non-blank line, more th
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from polyad.logs.v1 import logs_pb2 as pb
 from services.core.errors import InvalidInputError
 from services.logs.config import LogsSettings
+from services.logs.patterns import Pattern, compile_user_pattern
 from services.logs.text import LineStats, clean_lines, group_lines, split_text
 
 __all__ = ["DecodedSessions", "compile_pattern", "decode_sessions", "grouping"]
@@ -33,14 +33,9 @@ class DecodedSessions:
         return pb.InputReport(skipped_empty_lines=self.stats.skipped_empty, truncated_lines=self.stats.truncated)
 
 
-def compile_pattern(pattern: str, field_name: str) -> re.Pattern[str] | None:
-    """The compiled session pattern (None when empty); a bad regex is an input error."""
-    if not pattern:
-        return None
-    try:
-        return re.compile(pattern)
-    except re.error as error:
-        raise InvalidInputError(f"{field_name} is not a valid regular expression: {error}", field_name) from None
+def compile_pattern(pattern: str, field_name: str) -> Pattern | None:
+    """The compiled session pattern (None when empty), on RE2; a bad or unsupported regex is an input error."""
+    return compile_user_pattern(pattern, field_name)
 
 
 def grouping(pattern: str, window: int, model_config: dict[str, Any]) -> tuple[str, int]:

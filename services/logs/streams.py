@@ -8,7 +8,6 @@ empty line closes a session, and turns the row scores back into line and session
 from __future__ import annotations
 
 import heapq
-import re
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
@@ -19,6 +18,7 @@ from services.core.calibration import Rule, decide_recent
 from services.core.contract import StreamState
 from services.core.models import LoadedModel
 from services.core.responses import MAX_WINDOW
+from services.logs.patterns import Pattern
 from services.logs.text import LineStats, decode_line, session_key
 
 __all__ = ["OpenSession", "StreamCall", "as_points"]
@@ -52,7 +52,7 @@ class StreamCall:
     """Everything one StreamDetect call keeps between messages."""
 
     model: LoadedModel
-    pattern: re.Pattern[str] | None
+    pattern: Pattern | None
     window_lines: int
     max_session_lines: int
     max_open: int

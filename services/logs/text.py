@@ -7,11 +7,12 @@ a 1-D object array ``(n,)`` whose elements are one session's lines joined by ``\
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from services.logs.patterns import Pattern, compile_user_pattern
 
 __all__ = [
     "DEFAULT_MAX_LINE_CHARS",
@@ -73,7 +74,7 @@ def clean_lines(raw_lines: Iterable[bytes | str], max_chars: int, stats: LineSta
     return out
 
 
-def session_key(line: str, pattern: re.Pattern[str] | None) -> str:
+def session_key(line: str, pattern: Pattern | None) -> str:
     """The session a line belongs to: the pattern's first group (or whole match); "" when none."""
     if pattern is None:
         return ""
@@ -89,7 +90,7 @@ def group_lines(lines: Sequence[str], pattern: str, window_lines: int) -> list[t
     Lines whose key ``pattern`` matches go to that key's session; the rest (all lines when
     ``pattern`` is empty) are cut into consecutive windows of ``window_lines`` named ``window-<i>``.
     """
-    compiled = re.compile(pattern) if pattern else None
+    compiled = compile_user_pattern(pattern, "session_pattern")
     sessions: dict[str, list[str]] = {}
     unkeyed = 0
     for line in lines:

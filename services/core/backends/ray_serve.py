@@ -68,6 +68,16 @@ def _replica_class():  # type: ignore[no-untyped-def]
             """Scores and evidence (maps) for one item; images arrive already batched per request."""
             return self.detector.score_and_explain(item)
 
+        async def runtime(self) -> dict:
+            """Where this replica runs: the GPUs Ray gave it and the devices of the detector's torch modules."""
+            import ray
+            import torch
+
+            devices = sorted({str(p.device) for value in vars(self.detector).values()
+                              if isinstance(value, torch.nn.Module) for p in value.parameters()})
+            return {"gpu_ids": [str(g) for g in ray.get_gpu_ids()], "cuda": torch.cuda.is_available(),
+                    "module_devices": devices}
+
         async def stream_step(
             self, points: np.ndarray, state: StreamState | None, adapt: bool
         ) -> tuple[np.ndarray, StreamState]:

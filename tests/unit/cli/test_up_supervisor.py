@@ -55,3 +55,49 @@ def test_the_supervisor_wakes_at_once_on_a_stop_signal() -> None:
     supervisor = Supervisor()
     supervisor.on_signal(2, None)
     assert supervisor.wait(30.0) is True  # no sleep: the event is already set
+
+
+WEDGING_SERVER = """
+import asyncio, signal, sys, time
+from services.core.server import build_server, set_alive
+
+async def main():
+    server, health, _ = build_server("wedge", [], [], sys.argv[1])
+    await server.start()
+    await set_alive(health)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, lambda: time.sleep(3600))  # wedge the loop
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+def test_a_wedged_component_is_killed_so_that_it_restarts(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import signal
+    import socket
+    import time
+
+    import polyad.commands.up as up
+
+    monkeypatch.setattr(up, "LIVENESS_TIMEOUT_S", 0.5)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{sock.getsockname()[1]}"
+    part = Component("wedge", [sys.executable, "-c", WEDGING_SERVER, address], address=address)
+    supervisor = Supervisor()
+    supervisor.launch(part)
+    try:
+        deadline = time.monotonic() + 60
+        while not part.answered:
+            assert time.monotonic() < deadline, "the server never answered"
+            supervisor.check_liveness()
+            time.sleep(0.2)
+        assert part.process is not None
+        os.kill(part.process.pid, signal.SIGUSR1)
+        time.sleep(0.3)
+        for _ in range(up.LIVENESS_FAILURES):
+            supervisor.check_liveness()
+        assert part.process.returncode == -signal.SIGKILL and part.died_on_its_own()
+    finally:
+        supervisor.shutdown()

@@ -21,6 +21,7 @@ import yaml
 from gateway.auth import Authenticator
 from gateway.config import GatewaySettings
 from services.core.backends import BackendSettings
+from services.core.server import LIVENESS_SERVICE
 from services.core.settings import ServiceSettings, load_settings
 from services.core.spec import service_specs
 from tests.unit.deploy.conftest import (
@@ -329,8 +330,12 @@ def test_service_probes_use_grpc_health_on_the_bound_port(rendered: Rendered) ->
             assert f'"127.0.0.1:{bound}"' in script and "HealthStub" in script
         else:
             assert ctr["readinessProbe"]["grpc"] == {"port": bound}
-        # Liveness and startup only need the listening socket: health is NOT_SERVING until a model is loaded.
-        assert ports[ctr["livenessProbe"]["tcpSocket"]["port"]] == bound
+        # Liveness asks polyad.liveness (answered while the event loop runs; readiness waits for a model);
+        # kubelet's gRPC probe has no TLS, so with internal TLS it falls back to the listening socket.
+        if rendered.values.get("internalTLS", {}).get("enabled"):
+            assert ports[ctr["livenessProbe"]["tcpSocket"]["port"]] == bound
+        else:
+            assert ctr["livenessProbe"]["grpc"] == {"port": bound, "service": LIVENESS_SERVICE}
         assert ports[ctr["startupProbe"]["tcpSocket"]["port"]] == bound
 
 
