@@ -25,7 +25,8 @@ __all__ = ["AuthInterceptor", "AuthSettings", "Authenticator", "RestAuthMiddlewa
 
 OPEN_GRPC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/",
                       "/grpc.reflection.v1.ServerReflection/")
-OPEN_REST_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/v2/health/live", "/v2/health/ready"})
+OPEN_REST_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/v2/health/live", "/v2/health/ready", "/"})
+OPEN_REST_PREFIXES = ("/web/",)  # the console's static files hold no data; the page itself asks for the key
 CHALLENGE = 'Bearer realm="polyad", charset="UTF-8"'
 
 
@@ -131,7 +132,8 @@ class RestAuthMiddleware:
         self.component = component
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_REST_PATHS:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in OPEN_REST_PATHS or path.startswith(OPEN_REST_PREFIXES):
             await self.app(scope, receive, send)
             return
         headers = [(name.decode("latin-1").lower(), value.decode("latin-1")) for name, value in scope["headers"]]

@@ -24,6 +24,7 @@ from gateway.dataplane import HTTP_STATUS_BY_CODE, DataPlane
 from gateway.kserve_dataplane import KServeDataPlane
 from gateway.kserve_rest import add_kserve_routes
 from gateway.modalities import modality_modules
+from gateway.web_routes import add_web_routes
 from polyad.gateway.v1 import gateway_pb2
 from services.core.errors import (
     PolyadError,
@@ -175,6 +176,7 @@ def create_rest_app(dataplane: DataPlane, settings: GatewaySettings) -> FastAPI:
     for module in modality_modules().values():
         module.add_routes(app, dataplane, router)
     add_kserve_routes(app, KServeDataPlane(dataplane))
+    add_web_routes(app, dataplane)  # the web console at / (gateway/web)
 
     @app.post(
         "/v1/detect",

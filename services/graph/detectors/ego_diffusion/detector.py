@@ -21,7 +21,7 @@ from services.graph.validation import validate_graph
 __all__ = ["EgoDiffusionDetector"]
 
 
-class EgoDiffusionDetector(Detector):
+class EgoDiffusionDetector(Detector[GraphBatch]):
     """Inductive GraphSAGE over k-hop ego-graphs, trained on labelled anomalies plus diffusion-generated
     anomalous ego-graphs whose per-pattern share follows a curriculum; scores unseen nodes and graphs."""
 
@@ -61,7 +61,7 @@ class EgoDiffusionDetector(Detector):
         return (z - self.z_mean_) / self.z_std_, edges
 
     # -- fit ------------------------------------------------------------------------------
-    def fit(self, data: GraphBatch) -> EgoDiffusionDetector:  # type: ignore[override]
+    def fit(self, data: GraphBatch) -> EgoDiffusionDetector:
         """Fit on a labelled graph (or snapshots packed with :func:`services.graph.batch.union`)."""
         self.fitted_ = False  # a refit may change the feature width
         super().fit(data)
@@ -105,7 +105,7 @@ class EgoDiffusionDetector(Detector):
         logits, _, _ = self._logits(batch)
         return logits[torch.from_numpy(batch.target_nodes)].numpy().astype(np.float32)
 
-    def score_and_explain(self, batch: GraphBatch) -> tuple[np.ndarray, NodeEvidence]:  # type: ignore[override]
+    def score_and_explain(self, batch: GraphBatch) -> tuple[np.ndarray, NodeEvidence]:
         """Target scores ``(K,)`` and occlusion evidence for the ``explain_top_k`` highest-scored targets."""
         self._check_fitted()
         batch = self.validate_input(batch)
@@ -118,7 +118,7 @@ class EgoDiffusionDetector(Detector):
                                       cfg.explain_neighbours)
         return scores, evidence
 
-    def explain(self, batch: GraphBatch) -> NodeEvidence:  # type: ignore[override]
+    def explain(self, batch: GraphBatch) -> NodeEvidence:
         """Top influential neighbours of the highest-scored targets."""
         return self.score_and_explain(batch)[1]
 
