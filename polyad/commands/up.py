@@ -292,17 +292,28 @@ class Supervisor:
 
 
 def _wait_ready(supervisor: Supervisor, parts: list[Component], trainer: Component | None, timeout: float) -> bool:
-    """Wait (checking children) until every part reports SERVING; False when stopped first."""
-    deadline, pending = time.monotonic() + timeout, list(parts)
+    """Wait (checking children) until every part reports SERVING; False when stopped first.
+
+    The clock runs only once the default models are trained (training time depends on the machine);
+    past ``timeout`` the parts still not SERVING are named and the suite keeps running and waiting.
+    """
+    deadline, pending, warned = None, list(parts), False
     while pending:
         supervisor.check_children()
         pending = [part for part in pending if not health_status(part.address)]
+        training = trainer is not None and trainer.process is not None and trainer.process.poll() is None
         if trainer is not None and trainer.process is not None and trainer.process.poll() not in (None, 0):
-            raise SystemExit(f"training the default models failed (exit {trainer.process.returncode})")
+            console.print(f"[red]training the default models failed (exit {trainer.process.returncode}); "
+                          "services without a model stay NOT_SERVING until `polyad train <service>`[/]")
+            trainer = None
         if not pending:
             return True
-        if time.monotonic() > deadline:
-            raise SystemExit(f"not SERVING within {timeout:.0f} s: {', '.join(p.name for p in pending)}")
+        if deadline is None and not training:
+            deadline = time.monotonic() + timeout
+        if deadline is not None and time.monotonic() > deadline and not warned:
+            console.print(f"[yellow]not SERVING after {timeout:.0f} s: {', '.join(p.name for p in pending)}; "
+                          "still waiting (see their logs above)[/]")
+            warned = True
         if supervisor.wait(1.0):
             return False
     return True

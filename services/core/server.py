@@ -6,22 +6,32 @@ Prometheus metrics; :func:`build_server` adds ``grpc.health.v1`` health and serv
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.core.errors import ERROR_DETAIL_KEY, error_detail, grpc_status_for, public_message
+from services.core.errors import (
+    ERROR_DETAIL_KEY,
+    InvalidInputError,
+    PolyadError,
+    error_detail,
+    grpc_status_for,
+    public_message,
+)
 from services.core.metrics import LATENCY, REQUESTS
 
 __all__ = ["DEFAULT_OPTIONS", "LIVENESS_SERVICE", "ErrorMappingInterceptor", "build_server", "set_alive"]
 
 log = logging.getLogger(__name__)
+_Parse = Callable[[Any], Any]
 
 DEFAULT_OPTIONS = [
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
@@ -44,25 +54,28 @@ class ErrorMappingInterceptor(aio.ServerInterceptor):
         if handler is None:
             return handler
         method = details.method.rsplit("/", 1)[-1]
+        # Requests are parsed inside the wrapper (not by gRPC), so bytes that are not the request message
+        # are INVALID_ARGUMENT naming the message, not UNKNOWN with a traceback in the log.
+        parse = _parser(handler.request_deserializer, details.method)
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary(handler.unary_unary, method),
-                request_deserializer=handler.request_deserializer,
+                self._wrap_unary(handler.unary_unary, method, parse),
+                request_deserializer=None,
                 response_serializer=handler.response_serializer,
             )
         if handler.stream_stream is not None:
             return grpc.stream_stream_rpc_method_handler(
-                self._wrap_stream(handler.stream_stream, method),
-                request_deserializer=handler.request_deserializer,
+                self._wrap_stream(handler.stream_stream, method, parse),
+                request_deserializer=None,
                 response_serializer=handler.response_serializer,
             )
         return handler
 
-    def _wrap_unary(self, behaviour: Callable[..., Any], method: str) -> Callable[..., Any]:
+    def _wrap_unary(self, behaviour: Callable[..., Any], method: str, parse: _Parse) -> Callable[..., Any]:
         async def wrapped(request: Any, context: aio.ServicerContext) -> Any:
             started = time.perf_counter()
             try:
-                response = await behaviour(request, context)
+                response = await behaviour(parse(request), context)
             except Exception as error:
                 await self._abort(context, method, error, started)
             self._record(method, context, started)
@@ -70,13 +83,20 @@ class ErrorMappingInterceptor(aio.ServerInterceptor):
 
         return wrapped
 
-    def _wrap_stream(self, behaviour: Callable[..., Any], method: str) -> Callable[..., Any]:
+    def _wrap_stream(self, behaviour: Callable[..., Any], method: str, parse: _Parse) -> Callable[..., Any]:
         async def wrapped(requests: AsyncIterator[Any], context: aio.ServicerContext) -> AsyncIterator[Any]:
             started = time.perf_counter()
+
+            async def parsed() -> AsyncIterator[Any]:
+                async for request in requests:
+                    yield parse(request)
+
             try:
-                async for response in behaviour(requests, context):
+                async for response in behaviour(parsed(), context):
                     yield response
             except Exception as error:
+                if not isinstance(error, aio.AbortError):
+                    await _drain(requests)
                 await self._abort(context, method, error, started)
             self._record(method, context, started)
 
@@ -94,12 +114,55 @@ class ErrorMappingInterceptor(aio.ServerInterceptor):
         if isinstance(error, aio.AbortError):  # the handler aborted on purpose: keep its status
             self._record(method, context, started)
             raise error
+        if type(error) is NotImplementedError:  # a generated base-class method this server does not implement
+            error = _UnimplementedError(f"{self.component} does not implement {method}")
         code = grpc_status_for(error)
         if code is grpc.StatusCode.INTERNAL:
             log.exception("%s/%s failed", self.component, method, exc_info=error)
         REQUESTS.labels(self.component, method, code.name).inc()
         LATENCY.labels(self.component, method).observe(time.perf_counter() - started)
         await context.abort(code, public_message(error), trailing_metadata=((ERROR_DETAIL_KEY, error_detail(error)),))
+
+
+class _UnimplementedError(PolyadError):
+    grpc_code = grpc.StatusCode.UNIMPLEMENTED
+    http_status = 501
+
+
+def _parser(deserializer: Callable[[bytes], Any] | None, method: str) -> _Parse:
+    """``deserializer`` raising :class:`InvalidInputError` when the bytes are not the request message."""
+    if deserializer is None:
+        return lambda request: request
+
+    def parse(request: Any) -> Any:
+        if not isinstance(request, bytes):
+            return request
+        try:
+            return deserializer(request)
+        except DecodeError:
+            raise InvalidInputError(f"the request is not a valid serialized message for {method}") from None
+
+    return parse
+
+
+STREAM_DRAIN_S = 0.25
+"""How long a failing stream keeps reading what its client already sent before it ends with the error."""
+
+
+async def _drain(requests: AsyncIterator[Any], budget_s: float = STREAM_DRAIN_S, limit: int = 1000) -> None:
+    """Read (and drop) the client's in-flight messages, briefly, before failing a stream.
+
+    A grpc.aio client that is still writing when the call ends gets INTERNAL ("Internal error from Core")
+    instead of our status, and that status wins; the gateway forwarding a stream is such a client.
+    """
+    try:
+        async with asyncio.timeout(budget_s):
+            for _ in range(limit):
+                await anext(requests)
+    except (StopAsyncIteration, TimeoutError, aio.AioRpcError, asyncio.InvalidStateError):
+        pass
+    except Exception:  # a broken client stream: the original error is what matters
+        log.debug("draining a failed stream", exc_info=True)
 
 
 LIVENESS_SERVICE = "polyad.liveness"

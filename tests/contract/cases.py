@@ -52,7 +52,8 @@ def vision_case(seed: int) -> ContractCase:
 
 
 CASE_MODULES = {"logs": "logs_case", "graph": "graph_case", "medical": "medical_case",
-                "tensorstream": "tensorstream_case", "hyperspectral": "hyperspectral_case"}
+                "tensorstream": "tensorstream_case", "hyperspectral": "hyperspectral_case",
+                "traffic": "traffic_case"}
 """Modalities whose case lives in ``tests/contract/<module>.py`` (``case(seed)`` and ``SMALL_CONFIGS``)."""
 
 

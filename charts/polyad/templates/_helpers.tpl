@@ -7,7 +7,7 @@ The domain services: the registered service specs (services/<name>/spec.py, entr
 port order; tests/unit/deploy checks this list against them. Each one also needs a block in values.yaml.
 */}}
 {{- define "polyad.serviceNames" -}}
-timeseries vision logs graph tensorstream
+timeseries vision logs graph medical hyperspectral tensorstream traffic
 {{- end -}}
 
 {{/*

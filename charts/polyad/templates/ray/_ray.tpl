@@ -1,7 +1,7 @@
 {{/* Default detector of a service (its spec's default_detector, checked by tests/unit/deploy); a service's
 settings.default_detector wins. */}}
 {{- define "polyad.defaultDetector" -}}
-{{- $defaults := dict "timeseries" "comet" "vision" "multi_ad" "logs" "contralog" "graph" "ego_diffusion" "tensorstream" "heterocomp" -}}
+{{- $defaults := dict "timeseries" "comet" "vision" "multi_ad" "logs" "contralog" "graph" "ego_diffusion" "tensorstream" "heterocomp" "medical" "multi_ad" "hyperspectral" "dms2f_had" "traffic" "pu_gat" -}}
 {{- index $defaults . -}}
 {{- end -}}
 

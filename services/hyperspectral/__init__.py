@@ -1,0 +1,1 @@
+"""Hyperspectral anomaly detection service: DMS2F-HAD against RX baselines (issue 12)."""

@@ -1,0 +1,1 @@
+"""The traffic service: STREAM-RL (PU-GAT+, CRFN-BY, LyCon-WRL+) on SUMO city networks."""

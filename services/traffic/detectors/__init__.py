@@ -1,0 +1,1 @@
+"""Detector plugins of the traffic service."""

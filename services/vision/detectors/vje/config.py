@@ -1,0 +1,33 @@
+"""VJE configuration (validated, immutable, JSON round-trippable)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from services.vision.detectors.base import VisionConfig
+
+__all__ = ["VJEConfig"]
+
+
+class VJEConfig(VisionConfig):
+    """Hyper-parameters of :class:`~services.vision.detectors.vje.VJEDetector` (one-class, image-level)."""
+
+    image_size: int | None = Field(32, ge=32, le=1024, description="Square model resolution; None = input size.")
+    smoothing_sigma: float = Field(0.0, ge=0.0, description="Unused by VJE's constant map; kept at 0.")
+    embed_dim: int = Field(32, ge=4, description="Embedding width D.")
+    width: int = Field(16, ge=4, description="Channels of the encoder's first stage (x2, x4 after).")
+    hidden: int = Field(64, ge=4, description="Hidden width of the amortized inference network.")
+    likelihood: Literal["student_t", "gaussian"] = Field("student_t", description="Conditional likelihood family.")
+    representation: Literal["polar", "cartesian"] = Field(
+        "polar", description="Likelihood on (radius, direction) or on h.",
+    )
+    nu: float = Field(4.0, gt=0.0, description="Student-t degrees of freedom.")
+    kl_weight: float = Field(1.0, ge=0.0, description="Weight of KL(q || p) in the ELBO (1 = the true bound).")
+    epochs: int = Field(30, ge=1, description="Passes over the training images.")
+    batch_size: int = Field(128, ge=2, description="Images per step (two views each).")
+    lr: float = Field(2e-3, gt=0.0, description="AdamW learning rate (cosine decay).")
+    weight_decay: float = Field(1e-4, ge=0.0, description="AdamW weight decay.")
+    augment_strength: float = Field(1.0, ge=0.0, le=2.0, description="Scale of the view augmentations.")
+    max_train_images: int = Field(20000, ge=2, description="Training images kept (seeded subsample).")
