@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,9 +80,66 @@ SMALL_CONFIGS: dict[str, dict[str, Any]] = {
 }
 
 
+NO_ACCURACY_FLOOR: dict[str, str] = {
+    "vision.tipsomaly": "zero-shot VLM: random weights in tests, no checkpoint ships",
+}
+"""Detectors whose scores cannot honestly meet a floor in tests (key -> reason, printed when skipped)."""
+
+
+def write_tiny_vlm(directory: str | Path, seed: int = 0) -> Path:
+    """A random-weights OpenCLIP ViT of the real architecture (tiny widths) plus a BPE merges file covering the
+    prompt words, written as ``open_clip_model.safetensors`` + ``bpe_simple_vocab_16e6.txt.gz``; the checkpoint."""
+    import gzip
+    import re
+
+    import torch
+    from safetensors.torch import save_file
+
+    from services.vision.detectors.tipsomaly import CLIPConfig, OpenCLIP
+    from services.vision.detectors.tipsomaly.detector import prompt_texts
+
+    fixed, pixel = prompt_texts("object", 8)
+    merges: list[str] = []
+    for word in sorted({w for text in [*fixed[0], *fixed[1], *pixel] for w in re.findall(r"[a-z]+", text)}):
+        symbols = [*word[:-1], word[-1] + "</w>"]
+        while len(symbols) > 1:
+            merges.append(f"{symbols[0]} {symbols[1]}")
+            symbols = [symbols[0] + symbols[1], *symbols[2:]]
+    merges = list(dict.fromkeys(merges))
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    merges_text = "\n".join(["#version: 0.2", *merges])
+    (directory / "bpe_simple_vocab_16e6.txt.gz").write_bytes(gzip.compress(merges_text.encode()))
+    cfg = CLIPConfig(embed_dim=16, image_size=32, patch_size=8, vision_width=64, vision_layers=1, vision_heads=1,
+                     context_length=77, vocab_size=512 + len(merges) + 2, text_width=64, text_layers=1, text_heads=1)
+    torch.manual_seed(seed)
+    save_file({k: v.contiguous() for k, v in OpenCLIP(cfg).state_dict().items()},
+              str(directory / "open_clip_model.safetensors"))
+    return directory / "open_clip_model.safetensors"
+
+
+@cache
+def _tiny_vlm_checkpoint() -> str:
+    import atexit
+    import shutil
+    import tempfile
+
+    directory = tempfile.mkdtemp(prefix="polyad-tiny-vlm-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return str(write_tiny_vlm(directory))
+
+
+LAZY_CONFIGS: dict[str, Callable[[], dict[str, Any]]] = {
+    "vision.tipsomaly": lambda: {"image_size": 64, "checkpoint": _tiny_vlm_checkpoint(), "n_ctx": 4},
+}
+"""Small configurations that need files (a checkpoint) written once per test session."""
+
+
 def small_config(key: str) -> dict[str, Any] | None:
     """The small test configuration of detector ``<service>.<name>``, or None when none is declared."""
     if key in SMALL_CONFIGS:
         return SMALL_CONFIGS[key]
+    if key in LAZY_CONFIGS:
+        return LAZY_CONFIGS[key]()
     module = CASE_MODULES.get(key.split(".", 1)[0])
     return import_module(f"tests.contract.{module}").SMALL_CONFIGS.get(key) if module else None

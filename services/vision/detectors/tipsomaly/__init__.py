@@ -1,11 +1,15 @@
-"""Tipsomaly building blocks (work in progress): OpenCLIP ViT model code, the local checkpoint loader, and the
-decision head (decoupled prompts, local/global fusion).
+"""Tipsomaly: zero-shot anomaly detection with a vision-language model (OpenCLIP ViT family).
 
-Not a registered detector yet: the tokenizer, prompt training, the detector glue and the service status are
-still to be written (see the vision README).
+Decoupled prompts (fixed handwritten ones for the image score, learnable context for the maps) and local
+evidence injected into the global score. No weights ship: set ``checkpoint`` to a local OpenCLIP ViT checkpoint;
+without one the detector raises :class:`PreconditionError` (FAILED_PRECONDITION). See the vision README.
 """
 
 from services.vision.detectors.tipsomaly.checkpoint import CheckpointError, load_openclip
+from services.vision.detectors.tipsomaly.config import PreconditionError, TipsomalyConfig
+from services.vision.detectors.tipsomaly.detector import TipsomalyDetector
 from services.vision.detectors.tipsomaly.model import CLIPConfig, OpenCLIP
+from services.vision.detectors.tipsomaly.tokenizer import ClipTokenizer
 
-__all__ = ["CLIPConfig", "CheckpointError", "OpenCLIP", "load_openclip"]
+__all__ = ["CLIPConfig", "CheckpointError", "ClipTokenizer", "OpenCLIP", "PreconditionError", "TipsomalyConfig",
+           "TipsomalyDetector", "load_openclip"]
