@@ -121,7 +121,8 @@ def add_routes(app: FastAPI, dataplane: DataPlane, router: Router) -> None:
     async def logs_detect_file(
         request: Request,
         session_pattern: Annotated[str, Query(description="Regex keying a line's session; empty = model's.")] = "",
-        window_lines: Annotated[int, Query(ge=0, description="Lines per window for unkeyed lines; 0 = model's.")] = 0,
+        window_lines: Annotated[int, Query(ge=0, le=100_000,
+                                           description="Lines per window for unkeyed lines; 0 = model's.")] = 0,
         rule: Annotated[schemas.Rule, Query(description="Decision rule over the sessions.")] = "alpha",
         alpha: Annotated[float, Query(gt=0, lt=1, description="Level or FDR target.")] = 0.01,
         top_lines: Annotated[int, Query(ge=0, le=100, description="Lines listed per session; 0 = 5.")] = 0,
