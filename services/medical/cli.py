@@ -155,7 +155,7 @@ def score(args: argparse.Namespace) -> int:
             p_values, flags = to_numpy(answer.slice_decisions.p_values), to_numpy(answer.slice_decisions.anomalous)
             reports.append({"file": str(path), "volume_score": answer.volume_score,
                             "volume_p_value": answer.volume_p_value, "volume_anomalous": answer.volume_anomalous,
-                            "slices": [{"index": k, "score": float(scores[k]), "p_value": float(p_values[k]),
+                            "slices": [{"index": int(k), "score": float(scores[k]), "p_value": float(p_values[k]),
                                         "anomalous": bool(flags[k])} for k in np.flatnonzero(scored)],
                             "written": [str(p) for p in written]})
     if args.json:

@@ -71,11 +71,7 @@ class MedicalServicer(DomainServicer, pb_grpc.MedicalServiceServicer):
             name = f"{field}.volume.values"
             if not study.volume.values.shape:
                 raise InvalidInputError(f"{name} is empty; expected a (X, Y, Z) volume or an (H, W) slice", name)
-            try:
-                values = to_numpy(study.volume.values)
-            except InvalidInputError as error:
-                error.field = error.field or name
-                raise
+            values = to_numpy(study.volume.values, field=name, max_bytes=self.settings.max_request_bytes)
             spacing = tuple(study.volume.spacing) or (1.0, 1.0, 1.0)
             return decode_tensor(values, spacing, study.volume.modality.upper(), self.limits, name=name)
         raise InvalidInputError(f"{field} is empty; expected an upload (DICOM, NIfTI, PNG/JPEG) or a volume tensor",

@@ -285,3 +285,24 @@ def test_kserve_v2_slices_equal_native_detect(stack: SimpleNamespace, brain: Sim
     np.testing.assert_allclose(result.as_numpy("scores"), to_numpy(native.slice_scores), rtol=1e-5)
     assert result.as_numpy("anomaly_map").shape == slices.shape
     np.testing.assert_allclose(result.as_numpy("anomaly_map"), _to_slices(to_numpy(native.anomaly_map)), rtol=1e-5)
+
+
+def test_cli_score_prints_slices_and_writes_map_and_overlays(stack: SimpleNamespace, brain: SimpleNamespace,
+                                                             tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import argparse
+
+    import nibabel as nib
+
+    from services.medical import cli
+
+    study = tmp_path / "brain.nii.gz"
+    study.write_bytes(brain.nifti)
+    out = tmp_path / "maps"
+    args = argparse.Namespace(files=[str(study)], gateway=stack.gateway_address, rule="alpha", alpha=0.01,
+                              json=True, timeout=60.0, window="", out_dir=str(out), overlays=2, dicom_seg=False)
+    assert cli.score(args) == 0
+    report = json.loads(capsys.readouterr().out)[0]
+    assert len(report["slices"]) > 10 and {"index", "score", "p_value", "anomalous"} <= set(report["slices"][0])
+    image = nib.load(str(out / "brain.anomaly_map.nii.gz"))
+    assert image.shape == brain.stored.shape and np.allclose(image.affine, brain.affine, atol=1e-5)
+    assert len(list(out.glob("brain.slice*.png"))) == 2
