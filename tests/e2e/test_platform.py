@@ -30,11 +30,12 @@ import pytest
 
 from polyad.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from services.core.codecs import from_numpy, to_numpy
+from services.core.spec import service_specs
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("timeseries", "vision", "logs", "graph")
+SERVICES = tuple(name for name in service_specs())  # every registered service
 READY_S = 300.0
 
 
@@ -56,17 +57,17 @@ def _compile_toy_proto(out: Path) -> None:
 
 
 def _train_tiny_defaults(store: Path) -> None:
-    """The four real services' default models with tiny configurations (fast, not accurate)."""
-    from services.core.spec import load_object, service_specs
+    """Every real service's default model with a tiny configuration (fast, not accurate)."""
+    from services.core.spec import load_object
     from services.core.store import ModelStore
     from tests.conftest import TINY_COMET, TINY_MULTI_AD
     from tests.contract.cases import small_config
 
     overrides = {"timeseries": {**TINY_COMET, "train_steps": 10}, "vision": TINY_MULTI_AD,
-                 "logs": {**small_config("logs.contralog"), "train_steps": 20},
-                 "graph": small_config("graph.ego_diffusion")}
-    for name in SERVICES:
-        load_object(service_specs()[name].default_model)(ModelStore(store), progress=False, overrides=overrides[name])
+                 "logs": {**small_config("logs.contralog"), "train_steps": 20}}
+    for name, spec in service_specs().items():
+        tiny = overrides.get(name, small_config(f"{name}.{spec.default_detector}") or {})
+        load_object(spec.default_model)(ModelStore(store), progress=False, overrides=tiny)
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +126,7 @@ def test_every_service_is_ready_on_ray_with_a_resource_plan(suite: SimpleNamespa
     assert reply.status_code == 200, reply.text
     assert {s["name"] for s in reply.json()["services"]} == {*SERVICES, "toy"}
     plan = next(line for line in suite.lines if "replicas on" in line)
-    assert re.search(r"5 replicas on [\d.]+ CPUs", plan), plan
+    assert re.search(rf"{len(SERVICES) + 1} replicas on [\d.]+ CPUs", plan), plan
 
 
 def test_the_toy_service_is_routed_listed_and_served(suite: SimpleNamespace) -> None:
@@ -150,7 +151,7 @@ def test_the_toy_service_is_routed_listed_and_served(suite: SimpleNamespace) -> 
     assert len(rest.json()["decisions"]["anomalous"]["shape"]) == 1
     index = httpx.post(f"{suite.http}/v2/repository/index", timeout=30).json()
     assert {"name": "toy-distance", "version": "", "state": "READY", "reason": ""} in index
-    real = {"timeseries-comet", "vision-multi_ad", "logs-contralog", "graph-ego_diffusion"}
+    real = {f"{name}-{spec.default_detector}" for name, spec in service_specs().items() if spec.gateway}
     assert real <= {m["name"] for m in index}
     infer = httpx.post(f"{suite.http}/v2/models/toy-distance/infer", timeout=30, json={
         "inputs": [{"name": "values", "datatype": "FP32", "shape": [3], "data": values.tolist()}]})
