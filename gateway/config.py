@@ -49,6 +49,10 @@ class GatewaySettings(BaseModel):
         30.0, gt=0, description="Upstream call timeout; a caller's shorter deadline wins."
     )
     health_timeout_s: float = Field(1.0, gt=0, description="Timeout of each upstream health check.")
+    max_inflight_per_service: int = Field(
+        256, ge=1, description="Unary calls in flight to one service; more are refused at once with "
+        "RESOURCE_EXHAUSTED / 429, so a slow or hung service cannot tie up the gateway for the others.",
+    )
     max_message_bytes: int = Field(64 * 1024 * 1024, gt=0, description="gRPC message size limit upstream.")
     max_upload_bytes: int = Field(
         64 * 1024 * 1024, gt=0, description="Largest accepted REST body or CSV file."

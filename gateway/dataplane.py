@@ -19,7 +19,7 @@ from gateway.config import GatewaySettings
 from gateway.routing import GENERIC_ARM, Route, Router
 from polyad.common.v1 import common_pb2
 from polyad.gateway.v1 import gateway_pb2
-from services.core.errors import ERROR_DETAIL_KEY, InvalidInputError, NotReadyError, PolyadError
+from services.core.errors import ERROR_DETAIL_KEY, InvalidInputError, NotReadyError, OverloadedError, PolyadError
 
 __all__ = ["CHANNEL_OPTIONS", "HTTP_STATUS_BY_CODE", "DataPlane", "UpstreamError"]
 
@@ -77,6 +77,7 @@ class DataPlane:
             credentials=upstream_tls.grpc_credentials() if upstream_tls is not None else None,
         )
         self._default_timeout = settings.default_timeout_s
+        self._inflight: dict[str, int] = {}  # unary calls in flight per service (one event loop: no lock needed)
 
     def deadline(self, timeout: float | None) -> float:
         """The caller's remaining time, capped at the gateway's default."""
@@ -112,10 +113,16 @@ class DataPlane:
         """One unary call with serialized bytes both ways; upstream failures become our errors."""
         timeout = self.deadline(timeout)
         payload = message if isinstance(message, bytes) else message.SerializeToString()
+        name, limit = route.spec.name, self.settings.max_inflight_per_service
+        if self._inflight.get(name, 0) >= limit:
+            raise OverloadedError(f"service {name!r} has {limit} calls in flight (max_inflight_per_service); retry")
+        self._inflight[name] = self._inflight.get(name, 0) + 1
         try:
             return await route.unary(method)(payload, timeout=timeout)
         except aio.AioRpcError as error:
             raise _upstream_error(route, error, timeout) from error
+        finally:
+            self._inflight[name] -= 1
 
     async def stream_detect(
         self, requests: AsyncIterator[gateway_pb2.StreamDetectRequest], timeout: float | None = None

@@ -14,6 +14,7 @@ __all__ = [
     "InvalidInputError",
     "ModelNotFoundError",
     "NotReadyError",
+    "OverloadedError",
     "PolyadError",
     "UnauthenticatedError",
     "error_detail",
@@ -60,6 +61,13 @@ class UnauthenticatedError(PolyadError):
 
     grpc_code = grpc.StatusCode.UNAUTHENTICATED
     http_status = 401
+
+
+class OverloadedError(PolyadError):
+    """Too many requests in flight: retry later (the message states the limit)."""
+
+    grpc_code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    http_status = 429
 
 
 GENERIC_INTERNAL_MESSAGE = "internal error; see the service log"

@@ -384,3 +384,30 @@ def test_one_service_down_keeps_the_gateway_in_rotation(stack: Stack) -> None:
             assert http.get("/readyz", params={"all": "true"}).status_code == 503
     finally:
         stack.loop.run(running.stop(grace=0.1))
+
+
+def test_calls_beyond_the_per_service_limit_are_refused_at_once(stack: Stack) -> None:
+    """A slow service holds one call; a second one is RESOURCE_EXHAUSTED / 429 at once, naming the limit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = _settings(stack.up.running.settings.routes["timeseries"]).model_copy(
+        update={"max_inflight_per_service": 1})
+    running = stack.loop.run(start_gateway(settings))
+    channel = grpc.insecure_channel(f"127.0.0.1:{running.grpc_port}")
+    try:
+        stub = gateway_pb2_grpc.GatewayServiceStub(channel)
+        with ThreadPoolExecutor(1) as pool:
+            slow = pool.submit(stub.Detect, _request("slow"), timeout=10)
+            time.sleep(0.3)  # the slow call is in flight
+            started = time.perf_counter()
+            error = _rpc_error(stub.Detect, _request("a"), timeout=10)
+            assert time.perf_counter() - started < 0.5
+            assert error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED and "max_inflight_per_service" in error.details()
+            with httpx.Client(base_url=f"http://127.0.0.1:{running.http_port}", timeout=10.0) as http:
+                reply = http.post("/v1/timeseries/detect", json={"series": [{"values": [1.0, 2.0]}]})
+            assert reply.status_code == 429 and reply.json()["error"]["code"] == "RESOURCE_EXHAUSTED"
+            assert slow.result().service == "timeseries"  # the held call still completes
+        assert stub.Detect(_request("b"), timeout=10).service == "timeseries"  # and the slot is free again
+    finally:
+        channel.close()
+        stack.loop.run(running.stop(grace=0.1))
