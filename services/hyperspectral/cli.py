@@ -65,11 +65,9 @@ def file_upload(path: str) -> tuple[str, bytes]:
 
 
 def _request(path: str, variable: str, rule: str, alpha: float, overlay: bool):  # type: ignore[no-untyped-def]
-    from google.protobuf import any_pb2
-
     from polyad.common.v1 import common_pb2
-    from polyad.gateway.v1 import gateway_pb2
     from polyad.hyperspectral.v1 import hyperspectral_pb2 as pb
+    from services.core.gateway_request import gateway_detect_request
     from services.core.responses import RULES_BY_NAME
 
     name, content = file_upload(path)
@@ -77,9 +75,7 @@ def _request(path: str, variable: str, rule: str, alpha: float, overlay: bool): 
                                                                       variable=variable)),
                                policy=common_pb2.DecisionPolicy(rule=RULES_BY_NAME[rule], alpha=alpha),
                                omit_map=True, include_overlay_png=overlay)
-    packed = any_pb2.Any()
-    packed.Pack(message)
-    return gateway_pb2.DetectRequest(other=packed)
+    return gateway_detect_request(message)
 
 
 def score(args: argparse.Namespace) -> int:

@@ -100,11 +100,9 @@ def train(args: argparse.Namespace) -> int:
 
 
 def _request(name: str, data: bytes, args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from google.protobuf import any_pb2
-
     from polyad.common.v1 import common_pb2
-    from polyad.gateway.v1 import gateway_pb2
     from polyad.medical.v1 import medical_pb2 as pb
+    from services.core.gateway_request import gateway_detect_request
     from services.core.responses import RULES_BY_NAME
 
     message = pb.DetectRequest(
@@ -112,9 +110,7 @@ def _request(name: str, data: bytes, args: argparse.Namespace):  # type: ignore[
         policy=common_pb2.DecisionPolicy(rule=RULES_BY_NAME[args.rule], alpha=args.alpha), window=_window(args.window),
         outputs=pb.OutputOptions(omit_anomaly_map=True, include_nifti_map=True, include_dicom_seg=args.dicom_seg,
                                  overlay_slices=args.overlays))
-    packed = any_pb2.Any()
-    packed.Pack(message)
-    return gateway_pb2.DetectRequest(other=packed)
+    return gateway_detect_request(message)
 
 
 def score(args: argparse.Namespace) -> int:

@@ -11,28 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from services.vision.synthesis import fractal_noise
+
 __all__ = ["synthesize_slice_anomaly"]
-
-
-def _perlin(size: int, res: int, rng: np.random.Generator) -> np.ndarray:
-    """2-D gradient noise ``(size, size)`` with ``res`` lattice cells per side."""
-    angles = rng.uniform(0, 2 * np.pi, (res + 1, res + 1))
-    grads = np.stack([np.cos(angles), np.sin(angles)], axis=-1)
-    t = np.arange(size) * res / size
-    i, f = t.astype(int), t - t.astype(int)
-    fade = f**3 * (f * (f * 6 - 15) + 10)
-
-    def corner(dy: int, dx: int) -> np.ndarray:
-        g = grads[np.ix_(i + dy, i + dx)]
-        return g[..., 0] * (f - dy)[:, None] + g[..., 1] * (f - dx)[None, :]
-
-    top = corner(0, 0) + fade[None, :] * (corner(0, 1) - corner(0, 0))
-    bottom = corner(1, 0) + fade[None, :] * (corner(1, 1) - corner(1, 0))
-    return top + fade[:, None] * (bottom - top)
-
-
-def _fractal(size: int, rng: np.random.Generator, base: int, octaves: int = 3) -> np.ndarray:
-    return sum(0.5**o * _perlin(size, base * 2**o, rng) for o in range(octaves))
 
 
 def synthesize_slice_anomaly(stack: np.ndarray, rng: np.random.Generator,
@@ -48,12 +29,13 @@ def synthesize_slice_anomaly(stack: np.ndarray, rng: np.random.Generator,
     foreground = stack[1] > level
     if foreground.mean() < 0.05:
         foreground = np.ones_like(foreground)
-    noise = _fractal(s, rng, int(rng.integers(2, 7)))[:h, :w]
+    noise = fractal_noise(s, rng, int(rng.integers(2, 7)))[:h, :w]
     inside = noise[foreground]
     mask = foreground & (noise > np.quantile(inside, 1 - rng.uniform(0.01, 0.10)))
     choice = int(rng.integers(3))
     if choice == 0:  # gray plasma
-        filling = np.interp(_fractal(s, rng, int(rng.integers(2, 6)))[:h, :w], [-1, 1], np.sort(rng.uniform(0, 1, 2)))
+        plasma = fractal_noise(s, rng, int(rng.integers(2, 6)))[:h, :w]
+        filling = np.interp(plasma, [-1, 1], np.sort(rng.uniform(0, 1, 2)))
     elif choice == 1:  # constant grey level
         filling = np.full((h, w), rng.uniform(0, 1))
     else:  # darker or brighter tissue

@@ -82,19 +82,15 @@ def file_as_jsonl(path: str, time_field: str = "time") -> bytes:
 
 
 def _request(path: str, time_field: str, rule: str, alpha: float):  # type: ignore[no-untyped-def]
-    from google.protobuf import any_pb2
-
     from polyad.common.v1 import common_pb2
-    from polyad.gateway.v1 import gateway_pb2
     from polyad.tensorstream.v1 import tensorstream_pb2
+    from services.core.gateway_request import gateway_detect_request
     from services.core.responses import RULES_BY_NAME
 
     message = tensorstream_pb2.DetectRequest(
         events=tensorstream_pb2.Events(jsonl=file_as_jsonl(path, time_field)),
         policy=common_pb2.DecisionPolicy(rule=RULES_BY_NAME[rule], alpha=alpha))
-    packed = any_pb2.Any()
-    packed.Pack(message)
-    return gateway_pb2.DetectRequest(other=packed)
+    return gateway_detect_request(message)
 
 
 def score(args: argparse.Namespace) -> int:

@@ -52,12 +52,12 @@ def train(args: argparse.Namespace) -> int:
 def score(args: argparse.Namespace) -> int:
     """Score sensor CSVs through the gateway (BY / BH / alpha over all cells); print the flagged cells."""
     import grpc
-    from google.protobuf import any_pb2
 
     from polyad.common.v1 import common_pb2
-    from polyad.gateway.v1 import gateway_pb2, gateway_pb2_grpc
+    from polyad.gateway.v1 import gateway_pb2_grpc
     from polyad.traffic.v1 import traffic_pb2
     from services.core.codecs import from_numpy
+    from services.core.gateway_request import gateway_detect_request
     from services.core.responses import RULES_BY_NAME
     from services.traffic.loaders import load_sensor_csv
 
@@ -70,10 +70,8 @@ def score(args: argparse.Namespace) -> int:
                 snapshots=traffic_pb2.Snapshots(readings=from_numpy(table.readings), times=from_numpy(table.times),
                                                 missing=from_numpy(table.missing)),
                 policy=common_pb2.DecisionPolicy(rule=RULES_BY_NAME[args.rule], alpha=args.alpha))
-            packed = any_pb2.Any()
-            packed.Pack(message)
             try:
-                reply = stub.Detect(gateway_pb2.DetectRequest(other=packed), timeout=args.timeout)
+                reply = stub.Detect(gateway_detect_request(message), timeout=args.timeout)
             except grpc.RpcError as error:
                 console.print(f"[red]{path}: {error.code().name}: {error.details()}[/]")
                 return 2

@@ -30,7 +30,8 @@ def _perlin(size: int, res: int, rng: np.random.Generator) -> np.ndarray:
     return top + fade[:, None] * (bottom - top)
 
 
-def _fractal(size: int, rng: np.random.Generator, base: int, octaves: int = 3) -> np.ndarray:
+def fractal_noise(size: int, rng: np.random.Generator, base: int, octaves: int = 3) -> np.ndarray:
+    """Fractal gradient noise ``(size, size)``: ``octaves`` Perlin layers from ``base`` cells per side."""
     return sum(0.5**o * _perlin(size, base * 2**o, rng) for o in range(octaves))
 
 
@@ -41,7 +42,7 @@ def _foreign(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if choice == 0:  # colour plasma from fractal noise
         return np.stack(
             [
-                np.interp(_fractal(s, rng, int(rng.integers(2, 6)))[:h, :w], [-1, 1], rng.uniform(0, 255, 2))
+                np.interp(fractal_noise(s, rng, int(rng.integers(2, 6)))[:h, :w], [-1, 1], rng.uniform(0, 255, 2))
                 for _ in range(3)
             ],
             axis=-1,
@@ -66,7 +67,7 @@ def synthesize_training_anomaly(image: np.ndarray, rng: np.random.Generator) -> 
     """
     h, w = image.shape[:2]
     s = max(h, w)
-    noise = _fractal(s, rng, int(rng.integers(2, 7)))[:h, :w]
+    noise = fractal_noise(s, rng, int(rng.integers(2, 7)))[:h, :w]
     mask = noise > np.quantile(noise, 1 - rng.uniform(0.01, 0.12))
     filling = _foreign(image, rng)
     beta = rng.uniform(0.4, 1.0)
