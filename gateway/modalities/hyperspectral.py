@@ -13,11 +13,11 @@ import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from starlette.datastructures import UploadFile
 
 from gateway import schemas
 from gateway.dataplane import DataPlane
 from gateway.kserve_models import Adapter, TensorMeta
+from gateway.modalities.shared import is_multipart, read_upload, unpack_answer
 from gateway.routing import Router
 from polyad.common.v1 import common_pb2
 from polyad.gateway.v1 import gateway_pb2
@@ -26,7 +26,7 @@ from services.core.codecs import from_numpy, to_numpy
 from services.core.errors import InvalidInputError
 from services.core.responses import RULES_BY_NAME
 
-__all__ = ["ADAPTER", "HyperspectralDetectOut", "add_routes", "answer_of", "hyperspectral_json"]
+__all__ = ["ADAPTER", "HyperspectralDetectOut", "add_routes", "hyperspectral_json"]
 
 MODALITY = "hyperspectral"
 MAX_FLAGGED = 1000
@@ -83,35 +83,17 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {
 
 async def _read_upload(request: Request, filename: str, limit: int) -> tuple[str, bytes]:
     """(filename, bytes) of the upload: a multipart ``file`` field or the raw body named by ``filename``."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        async with request.form(max_files=1, max_fields=16) as form:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise InvalidInputError("multipart field 'file' is missing (or is not a file)", "file")
-            name, data = filename or upload.filename or "", await upload.read(limit + 1)
-    else:
-        if not filename:
-            raise InvalidInputError("filename is required with a raw body (?filename=scene.mat); its extension "
-                                    "selects the decoder", "filename")
-        name, data = filename, await request.body()
-    if len(data) > limit:
-        raise InvalidInputError(f"file: the upload exceeds the limit of {limit} bytes", "file")
-    if not data:
-        raise InvalidInputError("file: the upload is empty; expected a .mat, .npy or zipped ENVI cube", "file")
-    return name, data
-
-
-def answer_of(response: gateway_pb2.DetectResponse) -> pb.DetectResponse:
-    """The service's own ``DetectResponse`` inside the gateway answer (its ``other`` arm)."""
-    answer = pb.DetectResponse()
-    if not response.other.Unpack(answer):
-        raise InvalidInputError(f"unexpected answer type {response.other.type_url!r}")
-    return answer
+    if not is_multipart(request) and not filename:
+        raise InvalidInputError("filename is required with a raw body (?filename=scene.mat); its extension "
+                                "selects the decoder", "filename")
+    data, uploaded = await read_upload(request, limit, "file: the upload exceeds the limit of {limit} bytes",
+                                       "file: the upload is empty; expected a .mat, .npy or zipped ENVI cube", "file")
+    return filename or uploaded, data
 
 
 def hyperspectral_json(response: gateway_pb2.DetectResponse, filename: str = "") -> dict[str, Any]:
     """The JSON body of a hyperspectral answer."""
-    answer = answer_of(response)
+    answer = unpack_answer(response, pb.DetectResponse())
     scores = to_numpy(answer.scores)
     heat = to_numpy(answer.anomaly_map) if answer.anomaly_map.ByteSize() else None
     p_values = to_numpy(answer.decisions.p_values) if answer.decisions.p_values.ByteSize() else None
@@ -203,7 +185,7 @@ class HyperspectralAdapter(Adapter):
                                 omit_pixel_decisions=not ({"p_values", "anomalous"} & wanted))
 
     def results(self, response: gateway_pb2.DetectResponse) -> tuple[common_pb2.ModelRef, dict[str, np.ndarray]]:
-        answer = answer_of(response)
+        answer = unpack_answer(response, pb.DetectResponse())
         out = {"scores": to_numpy(answer.scores)}
         if answer.anomaly_map.ByteSize():
             out["anomaly_map"] = to_numpy(answer.anomaly_map)

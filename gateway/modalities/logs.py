@@ -8,11 +8,11 @@ import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from starlette.datastructures import UploadFile
 
 from gateway import schemas
 from gateway.dataplane import DataPlane
 from gateway.kserve_models import BYTES, Adapter, TensorMeta
+from gateway.modalities.shared import read_upload
 from gateway.routing import Router
 from polyad.common.v1 import common_pb2
 from polyad.gateway.v1 import gateway_pb2
@@ -71,20 +71,10 @@ LOG_BODY = {
 
 
 async def _read_log(request: Request, limit: int) -> tuple[bytes, str]:
-    """The file bytes and its name from a multipart ``file`` field, or the raw body."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        async with request.form(max_files=1, max_fields=16) as form:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise InvalidInputError("multipart field 'file' is missing (or is not a file)")
-            data, name = await upload.read(limit + 1), upload.filename or "log"
-    else:
-        data, name = await request.body(), "log"
-    if len(data) > limit:
-        raise InvalidInputError(f"log upload exceeds the limit of {limit} bytes")
-    if not data.strip():
-        raise InvalidInputError("the log file is empty; expected one log line per line")
-    return data, name.rsplit("/", 1)[-1]
+    """The file bytes and its name (``log`` when none) from a multipart ``file`` field, or the raw body."""
+    data, name = await read_upload(request, limit, "log upload exceeds the limit of {limit} bytes",
+                                   "the log file is empty; expected one log line per line", text=True)
+    return data, (name or "log").rsplit("/", 1)[-1]
 
 
 def logs_json(response: gateway_pb2.DetectResponse) -> dict[str, Any]:

@@ -14,11 +14,11 @@ import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from starlette.datastructures import UploadFile
 
 from gateway import schemas
 from gateway.dataplane import DataPlane
 from gateway.kserve_models import Adapter, TensorMeta
+from gateway.modalities.shared import read_upload, unpack_answer
 from gateway.routing import Router
 from polyad.common.v1 import common_pb2
 from polyad.gateway.v1 import gateway_pb2
@@ -27,7 +27,7 @@ from services.core.codecs import from_numpy, to_numpy
 from services.core.errors import InvalidInputError
 from services.core.responses import RULES_BY_NAME
 
-__all__ = ["ADAPTER", "MedicalDetectOut", "add_routes", "answer_of", "medical_json", "window_proto"]
+__all__ = ["ADAPTER", "MedicalDetectOut", "add_routes", "medical_json", "window_proto"]
 
 MODALITY = "medical"
 WINDOW_ALIASES = {"liver/abdomen": "abdomen", "liver_abdomen": "abdomen", "abdominal": "abdomen",
@@ -90,20 +90,11 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {
 
 async def _read_upload(request: Request, filename: str, limit: int) -> tuple[str, bytes]:
     """(filename, bytes) of the upload: a multipart ``file`` field or the raw body."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        async with request.form(max_files=1, max_fields=16) as form:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise InvalidInputError("multipart field 'file' is missing (or is not a file)", "file")
-            name, data = filename or upload.filename or "", await upload.read(limit + 1)
-    else:
-        name, data = filename, await request.body()
-    if len(data) > limit:
-        raise InvalidInputError(f"file: the upload exceeds the limit of {limit} bytes", "file")
-    if not data:
-        raise InvalidInputError("file: the upload is empty; expected a DICOM file or zipped series, a NIfTI "
-                                "(.nii / .nii.gz) or a PNG/JPEG", "file")
-    return name, data
+    data, uploaded = await read_upload(
+        request, limit, "file: the upload exceeds the limit of {limit} bytes",
+        "file: the upload is empty; expected a DICOM file or zipped series, a NIfTI (.nii / .nii.gz) or a PNG/JPEG",
+        "file")
+    return filename or uploaded, data
 
 
 def window_proto(preset: str = "", center: float | None = None, width: float | None = None) -> pb.Window:
@@ -120,17 +111,9 @@ def window_proto(preset: str = "", center: float | None = None, width: float | N
     return pb.Window(preset=pb.WindowPreset.Value(f"WINDOW_PRESET_{key.upper()}"))
 
 
-def answer_of(response: gateway_pb2.DetectResponse) -> pb.DetectResponse:
-    """The service's own ``DetectResponse`` inside the gateway answer (its ``other`` arm)."""
-    answer = pb.DetectResponse()
-    if not response.other.Unpack(answer):
-        raise InvalidInputError(f"unexpected answer type {response.other.type_url!r}")
-    return answer
-
-
 def medical_json(response: gateway_pb2.DetectResponse, filename: str = "") -> dict[str, Any]:
     """The JSON body of a medical answer (downloads as base64)."""
-    answer = answer_of(response)
+    answer = unpack_answer(response, pb.DetectResponse())
     scores, scored = to_numpy(answer.slice_scores), to_numpy(answer.scored)
     p_values, flags = to_numpy(answer.slice_decisions.p_values), to_numpy(answer.slice_decisions.anomalous)
     shape = list(answer.anomaly_map.shape) if answer.anomaly_map.shape else []
@@ -231,7 +214,7 @@ class MedicalAdapter(Adapter):
                                 policy=policy, outputs=pb.OutputOptions(omit_anomaly_map="anomaly_map" not in wanted))
 
     def results(self, response: gateway_pb2.DetectResponse) -> tuple[common_pb2.ModelRef, dict[str, np.ndarray]]:
-        answer = answer_of(response)
+        answer = unpack_answer(response, pb.DetectResponse())
         out = {"scores": to_numpy(answer.slice_scores), "p_values": to_numpy(answer.slice_decisions.p_values),
                "anomalous": to_numpy(answer.slice_decisions.anomalous)}
         if answer.anomaly_map.ByteSize():

@@ -12,11 +12,11 @@ import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from starlette.datastructures import UploadFile
 
 from gateway import schemas
 from gateway.dataplane import DataPlane
 from gateway.kserve_models import BYTES, Adapter, TensorMeta
+from gateway.modalities.shared import read_upload, unpack_answer
 from gateway.routing import Router
 from polyad.common.v1 import common_pb2
 from polyad.gateway.v1 import gateway_pb2
@@ -25,7 +25,7 @@ from services.core.codecs import to_numpy
 from services.core.errors import InvalidInputError
 from services.core.responses import RULES_BY_NAME
 
-__all__ = ["ADAPTER", "TensorStreamDetectOut", "add_routes", "answer_of", "tensorstream_json"]
+__all__ = ["ADAPTER", "TensorStreamDetectOut", "add_routes", "tensorstream_json"]
 
 MODALITY = "tensorstream"
 
@@ -79,27 +79,9 @@ JSONL_BODY = {"requestBody": {"required": True, "content": {
 
 async def _read_jsonl(request: Request, limit: int) -> bytes:
     """The upload's bytes: a multipart ``file`` field or the raw body."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        async with request.form(max_files=1, max_fields=16) as form:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise InvalidInputError("multipart field 'file' is missing (or is not a file)", "file")
-            data = await upload.read(limit + 1)
-    else:
-        data = await request.body()
-    if len(data) > limit:
-        raise InvalidInputError(f"event upload exceeds the limit of {limit} bytes", "events")
-    if not data.strip():
-        raise InvalidInputError("the upload is empty; expected one JSON object per line", "events")
+    data, _ = await read_upload(request, limit, "event upload exceeds the limit of {limit} bytes",
+                                "the upload is empty; expected one JSON object per line", field="events", text=True)
     return data
-
-
-def answer_of(response: gateway_pb2.DetectResponse) -> pb.DetectResponse:
-    """The service's own ``DetectResponse`` inside the gateway answer (its ``other`` arm)."""
-    answer = pb.DetectResponse()
-    if not response.other.Unpack(answer):
-        raise InvalidInputError(f"unexpected answer type {response.other.type_url!r}")
-    return answer
 
 
 def _first(tensor: common_pb2.Tensor) -> Any:
@@ -109,7 +91,7 @@ def _first(tensor: common_pb2.Tensor) -> Any:
 
 def tensorstream_json(response: gateway_pb2.DetectResponse) -> dict[str, Any]:
     """The JSON body of a tensor-stream answer."""
-    answer = answer_of(response)
+    answer = unpack_answer(response, pb.DetectResponse())
     scores, p_values = to_numpy(answer.scores), to_numpy(answer.decisions.p_values)
     flags = to_numpy(answer.decisions.anomalous)
     windows = [{"index": w.index, "start": w.start, "event_count": w.event_count, "expected_count": w.expected_count,
@@ -175,7 +157,7 @@ class TensorStreamAdapter(Adapter):
         return pb.DetectRequest(events=pb.Events(jsonl=b"\n".join(events.tolist())), model=model, policy=policy)
 
     def results(self, response: gateway_pb2.DetectResponse) -> tuple[common_pb2.ModelRef, dict[str, np.ndarray]]:
-        answer = answer_of(response)
+        answer = unpack_answer(response, pb.DetectResponse())
         return answer.model, {
             "scores": to_numpy(answer.scores),
             "p_values": to_numpy(answer.decisions.p_values),

@@ -13,11 +13,11 @@ import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from starlette.datastructures import UploadFile
 
 from gateway import schemas
 from gateway.dataplane import DataPlane
 from gateway.kserve_models import Adapter, TensorMeta
+from gateway.modalities.shared import read_upload
 from gateway.routing import Router
 from polyad.common.v1 import common_pb2
 from polyad.gateway.v1 import gateway_pb2
@@ -133,20 +133,10 @@ def timeseries_json(response: gateway_pb2.DetectResponse) -> dict[str, Any]:
 
 
 async def _read_csv(request: Request, limit: int) -> tuple[bytes, str]:
-    """The CSV bytes and a default series id from a multipart ``file`` field or a raw body."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        async with request.form(max_files=1, max_fields=16) as form:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise InvalidInputError("multipart field 'file' is missing (or is not a file)")
-            data, name = await upload.read(limit + 1), upload.filename or "series"
-    else:
-        data, name = await request.body(), "series"
-    if len(data) > limit:
-        raise InvalidInputError(f"CSV upload exceeds the limit of {limit} bytes")
-    if not data.strip():
-        raise InvalidInputError("the CSV upload is empty; expected one row per time step")
-    return data, name.rsplit("/", 1)[-1].removesuffix(".csv")
+    """The CSV bytes and a series id (the file name, else ``series``) from a multipart ``file`` or a raw body."""
+    data, name = await read_upload(request, limit, "CSV upload exceeds the limit of {limit} bytes",
+                                   "the CSV upload is empty; expected one row per time step", text=True)
+    return data, (name or "series").rsplit("/", 1)[-1].removesuffix(".csv")
 
 
 def add_routes(app: FastAPI, dataplane: DataPlane, router: Router) -> None:

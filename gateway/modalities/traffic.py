@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from gateway import schemas
 from gateway.dataplane import DataPlane
 from gateway.kserve_models import Adapter, TensorMeta
+from gateway.modalities.shared import unpack_answer
 from gateway.routing import Router
 from polyad.common.v1 import common_pb2
 from polyad.gateway.v1 import gateway_pb2
@@ -24,7 +25,7 @@ from services.core.codecs import from_numpy, to_numpy
 from services.core.errors import InvalidInputError
 from services.core.responses import RULES_BY_NAME
 
-__all__ = ["ADAPTER", "TrafficDetectIn", "TrafficDetectOut", "add_routes", "answer_of", "traffic_json"]
+__all__ = ["ADAPTER", "TrafficDetectIn", "TrafficDetectOut", "add_routes", "traffic_json"]
 
 MODALITY = "traffic"
 
@@ -68,17 +69,9 @@ class TrafficDetectOut(BaseModel):
                                                               "feature (with explain).")
 
 
-def answer_of(response: gateway_pb2.DetectResponse) -> pb.DetectResponse:
-    """The service's own ``DetectResponse`` inside the gateway answer (its ``other`` arm)."""
-    answer = pb.DetectResponse()
-    if not response.other.Unpack(answer):
-        raise InvalidInputError(f"unexpected answer type {response.other.type_url!r}")
-    return answer
-
-
 def traffic_json(response: gateway_pb2.DetectResponse) -> dict[str, Any]:
     """The JSON body of a traffic answer (shape: TrafficDetectOut)."""
-    answer = answer_of(response)
+    answer = unpack_answer(response, pb.DetectResponse())
     forecast = None
     if answer.HasField("forecast"):
         f = answer.forecast
@@ -161,7 +154,7 @@ class TrafficAdapter(Adapter):
                                 model=model, policy=policy, explain=explain)
 
     def results(self, response: gateway_pb2.DetectResponse) -> tuple[common_pb2.ModelRef, dict[str, np.ndarray]]:
-        answer = answer_of(response)
+        answer = unpack_answer(response, pb.DetectResponse())
         empty = np.zeros((0, 0, 0), np.float32)
         f = answer.forecast
         return answer.model, {
