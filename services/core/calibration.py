@@ -13,7 +13,7 @@ from enum import Enum
 
 import numpy as np
 
-__all__ = ["DEFAULT_ALPHA", "ConformalCalibrator", "Decision", "Rule", "decide", "decide_recent"]
+__all__ = ["DEFAULT_ALPHA", "ConformalCalibrator", "Decision", "Rule", "decide", "decide_recent", "simes"]
 
 DEFAULT_ALPHA = 0.01
 
@@ -106,3 +106,17 @@ def decide_recent(window_p_values: np.ndarray, new: int, rule: Rule | str, alpha
     """Decide over a stream's recent window ``(w,)``; the flags returned cover its ``new`` last entries."""
     full = decide(window_p_values, rule, alpha)
     return Decision(full.anomalous[-new:] if new else full.anomalous[:0], full.threshold, full.rule, full.alpha)
+
+
+def simes(p_values: np.ndarray, rule: Rule | str = Rule.BH) -> float:
+    """Simes' combined p-value of ``(m,)`` p-values, ``min_k m·p_(k)/k`` (1.0 when empty), valid under positive
+    dependence; under ``by`` times ``sum_k 1/k``. It is at most ``alpha`` exactly when BH (BY) flags one of them:
+    the group-level test (a window, a scene, a volume) that the per-item step-up rule implies."""
+    ordered = np.sort(np.asarray(p_values, dtype=np.float64).ravel())
+    m = ordered.size
+    if m == 0:
+        return 1.0
+    combined = float(np.min(ordered * m / np.arange(1, m + 1)))
+    if Rule(rule) is Rule.BY:
+        combined *= float(np.sum(1.0 / np.arange(1, m + 1)))
+    return min(combined, 1.0)

@@ -13,7 +13,7 @@ import numpy as np
 
 from polyad.common.v1 import common_pb2
 from polyad.hyperspectral.v1 import hyperspectral_pb2 as pb
-from services.core.calibration import Rule
+from services.core.calibration import Rule, simes
 from services.core.codecs import to_numpy
 from services.core.errors import InvalidInputError
 
@@ -87,19 +87,9 @@ def check_cube(cube: DecodedCube, max_pixels: int, bands: int | None = None) -> 
 
 
 def scene_p_value(p_values: np.ndarray, rule: Rule) -> float:
-    """Simes' combination of the pixel p-values (``min_k m·p_(k)/k``), times the harmonic factor for BY.
-
-    It is at most ``alpha`` exactly when BH (BY) flags at least one pixel: the scene-level test of "no
-    anomalous pixel" that the request's FDR rule implies. Under ``alpha`` it is reported with BH's factor.
-    """
-    ordered = np.sort(np.asarray(p_values, dtype=np.float64).ravel())
-    m = ordered.size
-    if m == 0:
-        return 1.0
-    combined = float(np.min(ordered * m / np.arange(1, m + 1)))
-    if rule is Rule.BY:
-        combined *= float(np.sum(1.0 / np.arange(1, m + 1)))
-    return min(combined, 1.0)
+    """Simes' combination of the pixel p-values (times the harmonic factor for BY): at most ``alpha`` exactly when
+    BH (BY) flags at least one pixel. Under ``alpha`` it is reported with BH's factor."""
+    return simes(p_values, Rule.BY if rule is Rule.BY else Rule.BH)
 
 
 def composite_bands(n_bands: int, wavelengths: np.ndarray | None, avoid: set[int]) -> tuple[int, int, int]:

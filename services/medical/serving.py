@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from services.core.calibration import ConformalCalibrator, Decision, Rule, decide
+from services.core.calibration import ConformalCalibrator, Decision, Rule, decide, simes
 from services.medical.detectors.base import VolumeResult
 
-__all__ = ["SliceDecisions", "decide_slices", "flagged_voxels", "pixel_threshold", "score_volume", "simes",
+__all__ = ["SliceDecisions", "decide_slices", "flagged_voxels", "pixel_threshold", "score_volume",
            "split_studies"]
 
 
@@ -47,14 +47,6 @@ async def score_volume(backend: Any, intensities: np.ndarray, config: dict[str, 
     return VolumeResult(scores, scored, volume_score, maps_to_volume(maps))
 
 
-def simes(p_values: np.ndarray) -> float:
-    """Simes' combination of ``m`` p-values: ``min_i m · p_(i) / i`` (valid under positive dependence)."""
-    p = np.sort(np.asarray(p_values, np.float64))
-    if p.size == 0:
-        return 1.0
-    return float(min(1.0, (p * p.size / np.arange(1, p.size + 1)).min()))
-
-
 @dataclass(frozen=True)
 class SliceDecisions:
     """Per-slice p-values and flags ``(Z,)`` (unscored slices: p = 1, not flagged) and the volume's decision."""
@@ -79,9 +71,7 @@ def decide_slices(calibrator: ConformalCalibrator, result: VolumeResult, rule: R
     p_scored = calibrator.p_values(result.slice_scores[scored])
     decided = decide(p_scored, rule, alpha)
     p_values[scored], flags[scored] = p_scored, decided.anomalous
-    volume_p = simes(p_scored)
-    if rule == Rule.BY:
-        volume_p = min(1.0, volume_p * float((1.0 / np.arange(1, p_scored.size + 1)).sum()))
+    volume_p = simes(p_scored, rule)
     volume = bool(decide(np.array([volume_p]), Rule.ALPHA, alpha).anomalous[0])
     return SliceDecisions(p_values, Decision(flags, decided.threshold, decided.rule, decided.alpha), volume_p,
                           volume)

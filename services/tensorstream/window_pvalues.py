@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["WindowPValues", "event_windows", "simes", "window_p_values"]
+from services.core.calibration import simes
+
+__all__ = ["WindowPValues", "event_windows", "window_p_values"]
 
 
 def event_windows(times: np.ndarray, window_seconds: float, current: int | None = None) -> np.ndarray:
@@ -21,14 +23,6 @@ def event_windows(times: np.ndarray, window_seconds: float, current: int | None 
     if current is not None and windows.size:
         windows = np.maximum(windows, current)
     return np.maximum.accumulate(windows) if windows.size else windows
-
-
-def simes(p_values: np.ndarray) -> float:
-    """Simes' combined p-value of ``(n,)`` p-values (1.0 when empty)."""
-    p = np.sort(np.asarray(p_values, dtype=np.float64))
-    if p.size == 0:
-        return 1.0
-    return float(min(1.0, (p.size * p / np.arange(1, p.size + 1)).min()))
 
 
 def window_p_values(p_values: np.ndarray, windows: np.ndarray, index: np.ndarray) -> np.ndarray:

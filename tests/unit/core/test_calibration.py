@@ -48,3 +48,15 @@ def test_state_round_trip() -> None:
     calibrator = ConformalCalibrator().fit(np.array([3.0, 1.0, 2.0]))
     again = ConformalCalibrator.from_state_dict(calibrator.state_dict())
     np.testing.assert_array_equal(again.p_values(np.array([1.5])), calibrator.p_values(np.array([1.5])))
+
+
+def test_simes_combines_by_hand_and_matches_the_step_up_rules() -> None:
+    from services.core.calibration import Rule, decide, simes
+
+    p = np.array([0.5, 0.01, 0.04])
+    assert simes(p) == pytest.approx(0.03) and simes(p, "bh") == simes(p)  # min(3·0.01/1, 3·0.04/2, 3·0.5/3)
+    assert simes(p, Rule.BY) == pytest.approx(0.03 * (1 + 1 / 2 + 1 / 3))
+    assert simes(np.array([])) == 1.0 and simes(np.array([1.0, 1.0])) == 1.0
+    for alpha in (0.02, 0.03, 0.05, 0.06):
+        for rule in (Rule.BH, Rule.BY):
+            assert decide(p, rule, alpha).anomalous.any() == (simes(p, rule) <= alpha)
