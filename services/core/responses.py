@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from polyad.common.v1 import common_pb2
-from services.core.calibration import DEFAULT_ALPHA, ConformalCalibrator, Decision, Rule, decide
+from services.core.calibration import DEFAULT_ALPHA, Decision, Rule
 from services.core.codecs import from_numpy
 from services.core.errors import InvalidInputError
 
-__all__ = ["RULES_BY_NAME", "DecisionRequest", "decide_scores", "decisions_proto", "policy_from_proto", "regions_proto"]
+__all__ = ["RULES_BY_NAME", "DecisionRequest", "decisions_proto", "policy_from_proto", "regions_proto"]
 
 _RULES = {
     common_pb2.DECISION_RULE_UNSPECIFIED: Rule.ALPHA,
@@ -41,14 +41,6 @@ def policy_from_proto(policy: common_pb2.DecisionPolicy, default_window: int = 2
     if not 0.0 < alpha < 1.0:
         raise InvalidInputError(f"policy.alpha must be in (0, 1), got {alpha}")
     return _RULES[policy.rule], alpha, int(policy.window or default_window)
-
-
-def decide_scores(
-    calibrator: ConformalCalibrator, scores: np.ndarray, rule: Rule, alpha: float
-) -> tuple[np.ndarray, Decision]:
-    """P-values ``(n,)`` and decisions for raw scores ``(n,)``."""
-    p_values = calibrator.p_values(scores)
-    return p_values, decide(p_values, rule, alpha)
 
 
 def decisions_proto(p_values: np.ndarray, decision: Decision) -> common_pb2.Decisions:

@@ -31,10 +31,10 @@ from grpc import aio
 
 from polyad.common.v1 import common_pb2
 from services.core import registry
-from services.core.calibration import Decision, decide_recent
+from services.core.calibration import Decision, decide, decide_recent
 from services.core.errors import InvalidInputError
 from services.core.models import LoadedModel, ModelManager
-from services.core.responses import MAX_WINDOW, decide_scores, decisions_proto, policy_from_proto
+from services.core.responses import MAX_WINDOW, decisions_proto, policy_from_proto
 from services.core.settings import ServiceSettings
 from services.core.training import fit_options
 
@@ -84,9 +84,13 @@ class DomainServicer:
     # -- shared steps -------------------------------------------------------------------
     def decide(self, model: LoadedModel, scores: np.ndarray, policy: common_pb2.DecisionPolicy) -> ScoredDecisions:
         """Conformal p-values of raw ``scores`` ``(n,)`` and the request's decision rule over them."""
+        return self.decide_p_values(model.calibrator.p_values(scores), policy)
+
+    @staticmethod
+    def decide_p_values(p_values: np.ndarray, policy: common_pb2.DecisionPolicy) -> ScoredDecisions:
+        """The request's decision rule over p-values ``(m,)`` already computed (e.g. combined per window)."""
         rule, alpha, _ = policy_from_proto(policy)
-        p_values, decision = decide_scores(model.calibrator, scores, rule, alpha)
-        return ScoredDecisions(p_values, decision)
+        return ScoredDecisions(p_values, decide(p_values, rule, alpha))
 
     def model_info(self, model: LoadedModel) -> common_pb2.ModelInfo:
         """``common.v1.ModelInfo`` of a loaded version, listing every detector this service can load."""

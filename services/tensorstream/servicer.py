@@ -17,13 +17,11 @@ from grpc import aio
 from polyad.common.v1 import common_pb2
 from polyad.tensorstream.v1 import tensorstream_pb2 as pb
 from polyad.tensorstream.v1 import tensorstream_pb2_grpc as pb_grpc
-from services.core.calibration import decide
 from services.core.codecs import from_numpy
 from services.core.contract import StreamState
 from services.core.errors import InvalidInputError, public_message
 from services.core.models import LoadedModel
-from services.core.responses import policy_from_proto
-from services.core.servicing import DomainServicer, RecentPValues, ScoredDecisions
+from services.core.servicing import DomainServicer, RecentPValues
 from services.tensorstream.batch import EventBatch, EventSchema
 from services.tensorstream.config import TensorStreamSettings
 from services.tensorstream.events_proto import (
@@ -95,12 +93,6 @@ class TensorStreamServicer(DomainServicer, pb_grpc.TensorStreamServiceServicer):
                                                         attributes=list(evidence.attributes)))
         response.model.detector, response.model.version = model.stored.detector, model.stored.version
         return response
-
-    @staticmethod
-    def decide_p_values(p_values: np.ndarray, policy: common_pb2.DecisionPolicy) -> ScoredDecisions:
-        """The request's decision rule over ready p-values ``(m,)`` (windows)."""
-        rule, alpha, _ = policy_from_proto(policy)
-        return ScoredDecisions(p_values, decide(p_values, rule, alpha))
 
     # -- StreamDetect ---------------------------------------------------------------------
     async def StreamDetect(self, requests: AsyncIterator[pb.StreamDetectRequest], context: aio.ServicerContext
