@@ -26,7 +26,7 @@ from services.core.settings import ServiceSettings
 from services.core.spec import ServiceSpec, load_object, service_spec
 from services.core.store import ModelStore
 
-__all__ = ["RunningService", "main", "serve_forever", "start", "start_service"]
+__all__ = ["RunningService", "main", "serve_forever", "start"]
 
 log = logging.getLogger(__name__)
 
@@ -58,33 +58,20 @@ class RunningService:
 async def start(spec: ServiceSpec | str, settings: ServiceSettings | None = None, **fields: Any) -> RunningService:
     """Start the service ``spec`` with ``settings`` (default: from env); ``fields`` override settings fields.
 
-    Use ``address="127.0.0.1:0"`` for a free port (``RunningService.port`` says which).
+    Use ``address="127.0.0.1:0"`` for a free port (``RunningService.port`` says which). The server reports
+    SERVING once the default model is loaded (or after a Fit).
     """
     spec = service_spec(spec) if isinstance(spec, str) else spec
     if settings is None:
         settings = spec.load_settings()
     settings = spec.complete(settings.model_copy(update=fields) if fields else settings)
-    servicer_cls = load_object(spec.servicer)
-    return await start_service(
-        spec.name, spec.grpc_service, settings, settings.default_detector,
-        lambda models: servicer_cls(models, settings), spec.add_servicer,
-    )
-
-
-async def start_service(
-    name: str,
-    grpc_service_name: str,
-    settings: ServiceSettings,
-    default_detector: str,
-    make_servicer: Callable[[ModelManager], object],
-    add_servicer: Callable[[object, aio.Server], None],
-) -> RunningService:
-    """Start the server; it reports SERVING once the default model is loaded (or after a Fit)."""
-    models = ModelManager(name, ModelStore(settings.store_root), settings.backend, default_detector)
-    servicer = make_servicer(models)
+    name, grpc_service_name = spec.name, spec.grpc_service
+    models = ModelManager(name, ModelStore(settings.store_root), settings.backend, settings.default_detector)
+    servicer = load_object(spec.servicer)(models, settings)
     credentials = settings.tls.grpc_credentials() if settings.tls is not None else None
     server, health_servicer, port = build_server(
-        name, [lambda s: add_servicer(servicer, s)], [grpc_service_name], settings.address, credentials=credentials
+        name, [lambda target: spec.add_servicer(servicer, target)], [grpc_service_name], settings.address,
+        credentials=credentials,
     )
     await set_serving(health_servicer, [grpc_service_name], False)  # until a model is loaded
     await server.start()
