@@ -6,7 +6,8 @@
 - ``powerlaw``: a networkx ``powerlaw_cluster_graph`` (clustered scale-free), graph-smooth features.
 
 Training snapshots carry clique and contextual anomalies; test snapshots also carry *rewired* nodes,
-a type never seen in training.
+a type never seen in training. Edge times of snapshot ``t`` lie in ``[t, t + 0.9)``, so a window of
+0.95 before the latest time holds exactly one snapshot's edges.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def smooth_features(edges: np.ndarray, n: int, width: int, rng: np.random.Genera
 def _snapshot(x: np.ndarray, edges: np.ndarray, types: tuple[int, ...], per_type: int, clique: int, t: int,
               rng: np.random.Generator) -> GraphBatch:
     x, edges, y = inject(x, edges, types, per_type, clique, rng)
-    edges, times = normalise_edges(edges, len(x), t + rng.random(edges.shape[1]))
+    edges, times = normalise_edges(edges, len(x), t + 0.9 * rng.random(edges.shape[1]))
     return GraphBatch(x=x, edge_index=edges, edge_time=times, y=y, normalised=True)
 
 
@@ -68,7 +69,7 @@ def _dc_sbm_edges(blocks: np.ndarray, theta: np.ndarray, n_edges: int, mix: floa
     return np.stack([src, dst])
 
 
-def sbm(n_nodes: int = 2000, n_snapshots: int = 6, n_train: int = 4, n_blocks: int = 4, n_features: int = 16,
+def sbm(n_nodes: int = 2000, n_snapshots: int = 7, n_train: int = 5, n_blocks: int = 4, n_features: int = 16,
         avg_degree: float = 10.0, mix: float = 0.1, drift: float = 0.15, per_type: int = 24, seed: int = 0
         ) -> DynamicGraph:
     """Attributed DC-SBM snapshots with drifting class means."""
@@ -104,7 +105,7 @@ def _static_structure(name: str, edges: np.ndarray, n: int, coords: np.ndarray |
                         type_names=dict(ANOMALY_TYPES))
 
 
-def minnesota(n_snapshots: int = 5, n_train: int = 3, per_type: int = 24, seed: int = 0) -> DynamicGraph:
+def minnesota(n_snapshots: int = 6, n_train: int = 4, per_type: int = 24, seed: int = 0) -> DynamicGraph:
     """The pygsp Minnesota road graph (2642 nodes) with smooth features and coordinates."""
     import warnings
 
@@ -120,7 +121,7 @@ def minnesota(n_snapshots: int = 5, n_train: int = 3, per_type: int = 24, seed: 
                              np.random.default_rng(seed))
 
 
-def powerlaw(n_nodes: int = 2000, n_snapshots: int = 5, n_train: int = 3, per_type: int = 24, seed: int = 0
+def powerlaw(n_nodes: int = 2000, n_snapshots: int = 6, n_train: int = 4, per_type: int = 24, seed: int = 0
              ) -> DynamicGraph:
     """networkx ``powerlaw_cluster_graph(n, 4, 0.3)`` with smooth features."""
     import networkx as nx

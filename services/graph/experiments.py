@@ -1,40 +1,90 @@
-"""Train on earlier snapshots, score later ones: AUROC / AUPRC overall and on the unseen anomaly type alone."""
+"""Train on earlier snapshots, calibrate on a held-out later one, score the test snapshots after it.
+
+Protocol (``split``): snapshot ``t`` carries the edges of ``t - 1`` as its history (so the first snapshot
+serves as history only); the labelled training snapshots but the last are fitted; the last training
+snapshot is held out whole and its labelled normal nodes calibrate the p-values; the test snapshots
+come later. Metrics: AUROC / AUPRC overall and on the unseen anomaly type alone, and the empirical
+false-positive rate of the conformal decision at ``alpha`` on the test snapshots' normal nodes.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from services.graph.batch import GraphBatch, union
+from services.graph.batch import GraphBatch, select_snapshots, union, with_history
 from services.graph.data import DynamicGraph
 
-__all__ = ["VARIANTS", "calibration_split", "detection_metrics", "evaluate_scores", "run_variant", "training_data"]
+__all__ = ["FPR_ALPHA", "TEMPORAL", "VARIANTS", "Split", "calibration_split", "detection_metrics",
+           "evaluate_scores", "run_unsupervised", "run_variant", "split", "training_data"]
+
+FPR_ALPHA = 0.05
+"""Level at which the bench reports the empirical false-positive rate of the conformal decision."""
+
+TEMPORAL: dict[str, Any] = {"temporal": True, "time_window": 0.95}
+"""Overrides that switch on the temporal channels (one snapshot's edges per window, see ``data``)."""
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "full framework": {},
+    "full + temporal": TEMPORAL,
     "no diffusion": {"use_diffusion": False},
     "uniform (no curriculum)": {"curriculum": "uniform"},
 }
 """Ablations of the ego-diffusion detector: configuration overrides per row."""
 
 
+@dataclass(frozen=True)
+class Split:
+    """fit: labelled union of training snapshots; calibration / validation: the held-out snapshot (normal
+    targets without labels / every node with labels); tests: later snapshots, labelled."""
+
+    fit: GraphBatch
+    calibration: GraphBatch
+    validation: GraphBatch
+    tests: list[GraphBatch]
+
+
 def calibration_split(batch: GraphBatch, fraction: float, seed: int) -> tuple[GraphBatch, GraphBatch]:
-    """(fit batch, calibration batch): a ``fraction`` of the labelled normal targets is held out of fit."""
+    """(fit batch, calibration batch). A union of several snapshots: the last snapshot is held out whole
+    and its labelled normal nodes calibrate (``fraction`` unused). One graph: a ``fraction`` of the labelled
+    normal targets is held out of the labels and the standardisation statistics (they still sit inside
+    their neighbours' ego-graphs, so the p-values are only approximately valid there; see the README)."""
+    snapshots = np.unique(batch.snapshot) if batch.snapshot is not None else np.zeros(1)
+    if snapshots.size >= 2:
+        held = select_snapshots(batch, [int(snapshots[-1])])
+        normals = held.target_nodes[held.y[held.target_nodes] == 0] if held.y is not None else held.target_nodes
+        return select_snapshots(batch, snapshots[:-1].tolist()), replace(held, targets=normals, y=None)
     rng = np.random.default_rng(seed)
     targets = batch.target_nodes
     normals = targets[batch.y[targets] == 0] if batch.y is not None else targets
-    held = np.sort(rng.choice(normals, size=max(1, round(fraction * len(normals))), replace=False))
-    keep = targets[~np.isin(targets, held)]
-    return replace(batch, targets=keep), replace(batch, targets=held, y=None)
+    held_nodes = np.sort(rng.choice(normals, size=max(1, round(fraction * len(normals))), replace=False))
+    keep = targets[~np.isin(targets, held_nodes)]
+    return replace(batch, targets=keep), replace(batch, targets=held_nodes, y=None)
+
+
+def _with_histories(data: DynamicGraph) -> list[GraphBatch]:
+    """Snapshots ``1..T-1``, each carrying the previous snapshot's edges as history (index ``t - 1``)."""
+    return [with_history(data.snapshots[t], data.snapshots[t - 1]) for t in range(1, len(data.snapshots))]
+
+
+def split(data: DynamicGraph) -> Split:
+    """The protocol above on a dynamic graph."""
+    timed = _with_histories(data)
+    train = [timed[t - 1] for t in data.train if t >= 1]
+    if len(train) < 2:
+        raise ValueError(f"{data.name}: need at least 3 training snapshots (history, fit, calibration)")
+    fit, calibration = calibration_split(union(train), 0.0, 0)
+    return Split(fit, calibration, train[-1], [timed[t - 1] for t in data.test])
 
 
 def training_data(data: DynamicGraph, fraction: float = 0.2, seed: int = 0) -> tuple[GraphBatch, GraphBatch]:
-    """The training snapshots as one packed batch, split into (fit, calibration)."""
-    return calibration_split(union([data.snapshots[i] for i in data.train]), fraction, seed)
+    """(fit, calibration) of :func:`split` (``fraction`` and ``seed`` are kept for callers; unused)."""
+    parts = split(data)
+    return parts.fit, parts.calibration
 
 
 def detection_metrics(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
@@ -53,30 +103,42 @@ def evaluate_scores(types: np.ndarray, scores: np.ndarray, unseen: tuple[int, ..
             "anomaly_rate": float((types > 0).mean())}
 
 
-def _test_arrays(data: DynamicGraph, score: Callable[[GraphBatch], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _test_arrays(tests: list[GraphBatch], score: Callable[[GraphBatch], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     types, scores = [], []
-    for index in data.test:
-        snapshot = data.snapshots[index]
+    for snapshot in tests:
         types.append(snapshot.y.astype(np.int64))
         scores.append(score(replace(snapshot, y=None)))
     return np.concatenate(types), np.concatenate(scores)
 
 
+def false_positive_rate(calibration_scores: np.ndarray, normal_scores: np.ndarray, alpha: float) -> float:
+    """Share of normal scores ``(m,)`` whose conformal p-value against ``calibration_scores`` is ≤ ``alpha``."""
+    from services.core.calibration import ConformalCalibrator
+
+    return float((ConformalCalibrator().fit(calibration_scores).p_values(normal_scores) <= alpha).mean())
+
+
+def run_scorer(data: DynamicGraph, parts: Split, score: Callable[[GraphBatch], np.ndarray], fit_s: float
+               ) -> dict[str, float]:
+    """Metrics of a fitted ``score`` on the test snapshots, with the conformal FPR from the held-out snapshot."""
+    types, scores = _test_arrays(parts.tests, score)
+    fpr = false_positive_rate(score(parts.calibration), scores[types == 0], FPR_ALPHA)
+    return {**evaluate_scores(types, scores, data.unseen_types), "fpr": fpr, "fit_s": fit_s}
+
+
 def run_variant(data: DynamicGraph, overrides: dict[str, Any], seed: int = 0) -> dict[str, float]:
-    """Fit the ego-diffusion detector with ``overrides`` on the train snapshots; metrics on the test snapshots."""
+    """Fit the ego-diffusion detector with ``overrides`` on the fit snapshots; metrics on the test snapshots."""
     from services.graph.detectors.ego_diffusion import EgoDiffusionDetector
 
-    fit, _ = training_data(data, seed=seed)
+    parts = split(data)
     detector = EgoDiffusionDetector({"seed": seed, **overrides})
     started = time.perf_counter()
-    detector.fit(fit)
-    fit_s = time.perf_counter() - started
-    types, scores = _test_arrays(data, detector.score)
-    return {**evaluate_scores(types, scores, data.unseen_types), "fit_s": fit_s}
+    detector.fit(parts.fit)
+    return run_scorer(data, parts, detector.score, time.perf_counter() - started)
 
 
 def run_unsupervised(data: DynamicGraph, score: Callable[[GraphBatch], np.ndarray]) -> dict[str, float]:
-    """Metrics of a detector that is fitted on each test snapshot itself (``score`` does both)."""
+    """Metrics of a detector that is fitted on each test snapshot itself (``score`` does both; no FPR)."""
     started = time.perf_counter()
-    types, scores = _test_arrays(data, score)
+    types, scores = _test_arrays(split(data).tests, score)
     return {**evaluate_scores(types, scores, data.unseen_types), "fit_s": time.perf_counter() - started}

@@ -1,7 +1,9 @@
 """Checking a :class:`GraphBatch`: shapes, ranges, finiteness and size limits, then edge normalisation.
 
 Every problem is an ``InvalidInputError`` that names the field and what was expected. Self-loops and
-duplicate edges are not errors: they are dropped (edges become undirected and unique).
+duplicate edges are not errors: they are dropped (edges become undirected and unique). With a time
+window, timed edges older than the window become the batch's history (normalised apart from the
+current edges, so an edge present in both windows stays in both).
 """
 
 from __future__ import annotations
@@ -67,6 +69,12 @@ def _check_optional(batch: GraphBatch, n: int, e: int) -> None:
         if t.shape != (e,) or not np.issubdtype(t.dtype, np.number) or not np.isfinite(t).all():
             raise InvalidInputError(f"edge_time must be {e} finite numbers, one per edge; got shape {t.shape}",
                                     "edge_time")
+    if batch.history_index is not None:
+        h = batch.history_index
+        if h.ndim != 2 or h.shape[0] != 2 or (h.size and (int(h.min()) < 0 or int(h.max()) >= n)):
+            raise InvalidInputError(f"history edges must be a (2, H) array of nodes in [0, {n})", "history_index")
+        if batch.history_time is None or batch.history_time.shape != (h.shape[1],):
+            raise InvalidInputError("history edges need one time each", "history_time")
     if batch.y is not None and batch.y.shape != (n,):
         raise InvalidInputError(f"labels must have one entry per node ({n}), got shape {batch.y.shape}", "labels")
     if batch.y is not None and batch.y.size and int(batch.y.min()) < 0:
@@ -82,10 +90,26 @@ def _check_optional(batch: GraphBatch, n: int, e: int) -> None:
             raise InvalidInputError(f"target_nodes must lie in [0, {n}) for a graph of {n} nodes", "target_nodes")
 
 
+def _split_window(batch: GraphBatch, time_window: float) -> GraphBatch:
+    """Edges older than ``time_window`` before the latest time move to the (normalised) history."""
+    times = batch.edge_time
+    old = times < times.max() - time_window
+    if not old.any():
+        return batch
+    n = batch.num_nodes
+    history, history_time = normalise_edges(batch.edge_index[:, old], n, times[old])
+    if batch.history_index is not None:  # an earlier history sent as well: keep both, latest time per edge
+        history, history_time = normalise_edges(np.concatenate([batch.history_index, history], axis=1), n,
+                                                np.concatenate([batch.history_time, history_time]))
+    return replace(batch, edge_index=batch.edge_index[:, ~old], edge_time=times[~old], history_index=history,
+                   history_time=history_time)
+
+
 def validate_graph(
-    batch: GraphBatch, n_features: int | None, max_nodes: int, max_edges: int
+    batch: GraphBatch, n_features: int | None, max_nodes: int, max_edges: int, time_window: float | None = None
 ) -> GraphBatch:
-    """A checked batch with float32 features, int64 targets and normalised undirected edges."""
+    """A checked batch with float32 features, int64 targets and normalised undirected edges (the current
+    window's when ``time_window`` is given and edges carry times; older edges become the history)."""
     if not isinstance(batch, GraphBatch):
         raise InvalidInputError(f"expected a GraphBatch (node features + edge index), got {type(batch).__name__}")
     x = _check_features(batch.x, n_features, max_nodes)
@@ -93,7 +117,10 @@ def validate_graph(
     edge_index = _check_edges(batch.edge_index, n, max_edges)
     _check_optional(batch, n, edge_index.shape[1])
     targets = None if batch.targets is None else batch.targets.astype(np.int64, copy=False)
+    batch = replace(batch, x=x, edge_index=edge_index, targets=targets)
+    if time_window is not None and batch.edge_time is not None and batch.num_edges:
+        batch = _split_window(batch, time_window)
     if batch.normalised:
-        return replace(batch, x=x, edge_index=edge_index, targets=targets)
-    edges, times = normalise_edges(edge_index, n, batch.edge_time)
-    return replace(batch, x=x, edge_index=edges, edge_time=times, targets=targets, normalised=True)
+        return batch
+    edges, times = normalise_edges(batch.edge_index, n, batch.edge_time)
+    return replace(batch, edge_index=edges, edge_time=times, normalised=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from services.core.contract import DetectorConfig
 
@@ -49,7 +49,17 @@ class EgoDiffusionConfig(DetectorConfig):
     explain_neighbours: int = Field(5, ge=1, le=64, description="Influential neighbours reported per explained node.")
     explain_candidates: int = Field(48, ge=1, description="Most 1-hop neighbours occluded per explained node.")
     time_window: float | None = Field(
-        None, gt=0, description="When edges carry times: keep only edges within this window of the latest time."
+        None, gt=0, description="When edges carry times: the current window; older edges are the history."
+    )
+    temporal: bool = Field(
+        False, description="Add temporal channels (time-decayed edge persistence, degree change against the "
+                           "history window) to the node inputs; needs time_window and timed history edges."
     )
     max_nodes: int = Field(2_000_000, ge=1, description="Largest graph accepted (nodes).")
     max_edges: int = Field(20_000_000, ge=1, description="Largest graph accepted (edges as sent).")
+
+    @model_validator(mode="after")
+    def _temporal_needs_window(self) -> EgoDiffusionConfig:
+        if self.temporal and self.time_window is None:
+            raise ValueError("temporal=True needs time_window (the length of the current window)")
+        return self

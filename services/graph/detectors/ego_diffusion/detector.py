@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -16,6 +15,7 @@ from services.graph.detectors.ego_diffusion.config import EgoDiffusionConfig
 from services.graph.detectors.ego_diffusion.explain import NodeEvidence, occlusion_evidence
 from services.graph.detectors.ego_diffusion.features import node_inputs
 from services.graph.detectors.ego_diffusion.gnn import EgoGNN
+from services.graph.detectors.ego_diffusion.temporal import temporal_channels
 from services.graph.validation import validate_graph
 
 __all__ = ["EgoDiffusionDetector"]
@@ -48,17 +48,25 @@ class EgoDiffusionDetector(Detector[GraphBatch]):
 
     def validate_input(self, batch: GraphBatch) -> GraphBatch:
         cfg = self.config
-        batch = validate_graph(batch, self.n_features, cfg.max_nodes, cfg.max_edges)
-        if cfg.time_window is not None and batch.edge_time is not None and batch.num_edges:
-            recent = batch.edge_time >= batch.edge_time.max() - cfg.time_window
-            batch = replace(batch, edge_index=batch.edge_index[:, recent], edge_time=batch.edge_time[recent])
+        batch = validate_graph(batch, self.n_features, cfg.max_nodes, cfg.max_edges, cfg.time_window)
+        if cfg.temporal and batch.history_index is None:
+            raise InvalidInputError(
+                f"this model is temporal: send the edges of the previous window too, with edge_time (edges older "
+                f"than time_window={cfg.time_window} before the latest time are the history)", "edge_time")
         return batch
 
+    def _raw_inputs(self, batch: GraphBatch) -> Tensor:
+        """Unstandardised inputs ``(N, 2F + 1)``, plus ``TEMPORAL_CHANNELS`` columns for a temporal model."""
+        raw = node_inputs(torch.from_numpy(batch.x), torch.from_numpy(batch.edge_index), self.x_mean_, self.x_std_)
+        if not self.config.temporal:
+            return raw
+        time = temporal_channels(batch.edge_index, batch.edge_time, batch.history_index, batch.history_time,
+                                 batch.num_nodes, float(self.config.time_window))
+        return torch.cat([raw, time], dim=1)
+
     def _inputs(self, batch: GraphBatch) -> tuple[Tensor, Tensor]:
-        """Standardised inputs ``(N, 2F + 1)`` and edges ``(2, E)`` of a validated batch."""
-        edges = torch.from_numpy(batch.edge_index)
-        z = node_inputs(torch.from_numpy(batch.x), edges, self.x_mean_, self.x_std_)
-        return (z - self.z_mean_) / self.z_std_, edges
+        """Standardised inputs ``(N, D)`` and edges ``(2, E)`` of a validated batch."""
+        return (self._raw_inputs(batch) - self.z_mean_) / self.z_std_, torch.from_numpy(batch.edge_index)
 
     # -- fit ------------------------------------------------------------------------------
     def fit(self, data: GraphBatch) -> EgoDiffusionDetector:
@@ -77,12 +85,13 @@ class EgoDiffusionDetector(Detector[GraphBatch]):
         if not (labels > 0).any() or not (labels == 0).any():
             raise InvalidInputError("fit needs both labelled anomalies (label > 0) and normal nodes (label 0)",
                                     "labels")
+        # standardisation statistics from the fitted (target) nodes only: held-out nodes stay unseen
         x = torch.from_numpy(data.x)
-        self.x_mean_, self.x_std_ = x.mean(0), x.std(0).clamp_min(1e-6)
-        edges = torch.from_numpy(data.edge_index)
-        raw = node_inputs(x, edges, self.x_mean_, self.x_std_)
-        self.z_mean_, self.z_std_ = raw.mean(0), raw.std(0).clamp_min(1e-6)
-        z = (raw - self.z_mean_) / self.z_std_
+        fitted = torch.from_numpy(targets)
+        self.x_mean_, self.x_std_ = x[fitted].mean(0), x[fitted].std(0).clamp_min(1e-6)
+        raw = self._raw_inputs(data)
+        self.z_mean_, self.z_std_ = raw[fitted].mean(0), raw[fitted].std(0).clamp_min(1e-6)
+        z, _ = self._inputs(data)
         threads = torch.get_num_threads()
         torch.set_num_threads(self.config.fit_threads)
         try:
