@@ -51,9 +51,10 @@ def _parse_uploaded(message: pb.Graph, limit: int) -> tuple[np.ndarray, np.ndarr
     return parse_matrix(message.features_text, "features"), edge_index, edge_time
 
 
-def decode_graph(message: pb.Graph, settings: GraphSettings, n_features: int | None, explain_top_k: int = 0
-                 ) -> GraphBatch:
-    """A validated, normalised batch from a ``Graph`` (limits from ``settings``; ``n_features`` of the model)."""
+def decode_graph(message: pb.Graph, settings: GraphSettings, n_features: int | None, explain_top_k: int = 0,
+                 time_window: float | None = None) -> GraphBatch:
+    """A validated, normalised batch from a ``Graph`` (limits from ``settings``; ``n_features`` and ``time_window``
+    of the model: timed edges older than the window become the history, see ``validation``)."""
     limit = settings.max_request_bytes
     if message.edge_list or message.features_text:
         x, edge_index, edge_time = _parse_uploaded(message, limit)
@@ -64,7 +65,7 @@ def decode_graph(message: pb.Graph, settings: GraphSettings, n_features: int | N
         targets = to_numpy(message.target_nodes, "graph.target_nodes", INTEGERS, (1,), limit).astype(np.int64)
     batch = GraphBatch(x=x, edge_index=edge_index, edge_time=edge_time, targets=targets,
                        explain_top_k=explain_top_k)
-    return validate_graph(batch, n_features, settings.max_nodes, settings.max_edges)
+    return validate_graph(batch, n_features, settings.max_nodes, settings.max_edges, time_window)
 
 
 def decode_labels(tensor: common_pb2.Tensor, n: int, limit: int) -> np.ndarray:

@@ -20,7 +20,8 @@ from services.graph.batch import GraphBatch, select_snapshots, union, with_histo
 from services.graph.data import DynamicGraph
 
 __all__ = ["FPR_ALPHA", "TEMPORAL", "VARIANTS", "Split", "calibration_split", "detection_metrics",
-           "evaluate_scores", "run_unsupervised", "run_variant", "split", "training_data"]
+           "evaluate_scores", "false_positive_rate", "run_scorer", "run_unsupervised", "run_variant", "split",
+           "training_data"]
 
 FPR_ALPHA = 0.05
 """Level at which the bench reports the empirical false-positive rate of the conformal decision."""
@@ -31,6 +32,7 @@ TEMPORAL: dict[str, Any] = {"temporal": True, "time_window": 0.95}
 VARIANTS: dict[str, dict[str, Any]] = {
     "full framework": {},
     "full + temporal": TEMPORAL,
+    "temporal, no diffusion": {**TEMPORAL, "use_diffusion": False},
     "no diffusion": {"use_diffusion": False},
     "uniform (no curriculum)": {"curriculum": "uniform"},
 }
@@ -120,10 +122,15 @@ def false_positive_rate(calibration_scores: np.ndarray, normal_scores: np.ndarra
 
 def run_scorer(data: DynamicGraph, parts: Split, score: Callable[[GraphBatch], np.ndarray], fit_s: float
                ) -> dict[str, float]:
-    """Metrics of a fitted ``score`` on the test snapshots, with the conformal FPR from the held-out snapshot."""
+    """Metrics of a fitted ``score`` on the test snapshots; the conformal FPR at ``FPR_ALPHA`` calibrated on the
+    held-out snapshot's normal nodes; AUROC / AUPRC on the held-out snapshot (validation, for model choices)."""
     types, scores = _test_arrays(parts.tests, score)
-    fpr = false_positive_rate(score(parts.calibration), scores[types == 0], FPR_ALPHA)
-    return {**evaluate_scores(types, scores, data.unseen_types), "fpr": fpr, "fit_s": fit_s}
+    held = parts.validation.y.astype(np.int64)
+    held_scores = score(replace(parts.validation, y=None))  # its normal nodes are the calibration set
+    fpr = false_positive_rate(held_scores[held == 0], scores[types == 0], FPR_ALPHA)
+    val_auroc, val_auprc = detection_metrics(held > 0, held_scores)
+    return {**evaluate_scores(types, scores, data.unseen_types), "fpr": fpr, "val_auroc": val_auroc,
+            "val_auprc": val_auprc, "fit_s": fit_s}
 
 
 def run_variant(data: DynamicGraph, overrides: dict[str, Any], seed: int = 0) -> dict[str, float]:

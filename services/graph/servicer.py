@@ -44,7 +44,8 @@ class GraphServicer(DomainServicer, pb_grpc.GraphServiceServicer):
 
     async def Detect(self, request: pb.DetectRequest, context: aio.ServicerContext) -> pb.DetectResponse:
         model = await self.models.get(request.model)
-        batch = decode_graph(request.graph, self.settings, _n_features(model), self._explain_k(request))
+        batch = decode_graph(request.graph, self.settings, _n_features(model), self._explain_k(request),
+                             model.metadata.config.get("time_window"))
         scores, evidence = await model.backend.score_and_explain(batch)
         decided = self.decide(model, scores, request.policy)
         nodes = batch.target_nodes
@@ -57,7 +58,9 @@ class GraphServicer(DomainServicer, pb_grpc.GraphServiceServicer):
         return response
 
     def fit_data(self, request: pb.FitRequest, overrides: dict[str, Any], fraction: float) -> tuple[Any, Any]:
-        batch = decode_graph(request.graph, self.settings, None)
+        window = overrides.get("time_window")  # the detector's config check names a bad value
+        valid = isinstance(window, int | float) and window > 0
+        batch = decode_graph(request.graph, self.settings, None, 0, window if valid else None)
         labels = decode_labels(request.labels, batch.num_nodes, self.settings.max_request_bytes)
         labelled = labels[batch.target_nodes]
         if int((labelled > 0).sum()) < self.settings.min_fit_anomalies:

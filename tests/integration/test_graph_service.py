@@ -37,8 +37,9 @@ def snapshots() -> SimpleNamespace:
     from services.graph.batch import union
     from services.graph.data import sbm
 
-    data = sbm(n_nodes=300, n_snapshots=3, n_train=2, per_type=8, seed=0)
-    return SimpleNamespace(train=union(data.snapshots[:2]), test=data.snapshots[2])
+    data = sbm(n_nodes=300, n_snapshots=4, n_train=3, per_type=8, seed=0)
+    return SimpleNamespace(train=union(data.snapshots[:3]), test=data.snapshots[3], previous=data.snapshots[2],
+                           before=data.snapshots[1])
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +56,7 @@ def stack(loop_thread: LoopThread, tmp_path_factory: pytest.TempPathFactory,
 
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("graph-store")
+    # fit on the first two snapshots, calibrate on the held-out third
     fit_and_store(ModelStore(root), "graph", EgoDiffusionDetector(CONFIG), *calibration_split(snapshots.train, 0.2, 0))
     settings = GraphSettings(address="127.0.0.1:0", store_root=str(root), backend=BackendSettings(), max_nodes=1000,
                              max_explain_top_k=20)
@@ -210,3 +212,33 @@ def test_kserve_v2_graph_model_equals_native_detect(stack: SimpleNamespace, snap
     assert np.array_equal(result.as_numpy("scores"), to_numpy(native.scores))
     assert np.array_equal(result.as_numpy("nodes"), to_numpy(native.nodes).astype(np.int64))
     assert result.as_numpy("anomalous").shape == (test.x.shape[0],)
+
+
+def _timed(current, previous) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """Edges ``(2, E + H)`` of both snapshots and their times ``(E + H,)``: the previous one is the history."""
+    return (np.concatenate([previous.edge_index, current.edge_index], axis=1),
+            np.concatenate([previous.edge_time, current.edge_time]))
+
+
+def test_temporal_model_fits_and_scores_over_grpc(stack: SimpleNamespace, snapshots: SimpleNamespace) -> None:
+    """Last in the module: the version it fits becomes the service's latest."""
+    test, previous = snapshots.test, snapshots.previous
+    edges, times = _timed(previous, snapshots.before)
+    config = json.dumps({**CONFIG, "epochs": 4, "use_diffusion": False, "temporal": True, "time_window": 0.95})
+    fitted = stack.service.Fit(pb.FitRequest(graph=message(previous.x, edges, edge_time=times),
+                                             labels=from_numpy(previous.y.astype(np.int64)), config_json=config),
+                               timeout=120).model
+    assert json.loads(fitted.config_json)["temporal"] is True
+    edges, times = _timed(test, previous)
+    request = pb.DetectRequest(graph=message(test.x, edges, edge_time=times), omit_evidence=True)
+    request.model.version = fitted.version
+    scores = to_numpy(stack.service.Detect(request, timeout=60).scores)
+    assert scores.shape == (300,) and np.isfinite(scores).all()
+    rewired = test.y == 3  # a type the model never saw: all its edges are new
+    assert scores[rewired].mean() > np.quantile(scores[test.y == 0], 0.9)
+    static = pb.DetectRequest(graph=message(test.x, test.edge_index), omit_evidence=True)
+    static.model.version = fitted.version
+    with pytest.raises(grpc.RpcError) as caught:
+        stack.service.Detect(static, timeout=30)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "send the edges of the previous window" in caught.value.details()
