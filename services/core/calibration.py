@@ -37,10 +37,26 @@ class Decision:
 
 
 class ConformalCalibrator:
-    """Held-out normal scores, sorted, turned into conformal p-values."""
+    """Held-out normal scores, sorted, turned into conformal p-values.
 
-    def __init__(self, scores: np.ndarray | None = None) -> None:
+    A detector whose stream scores differ from its batch scores (e.g. last-window vs overlap-averaged)
+    also gets a stream calibrator, fitted on stream-mode scores of the same held-out data.
+    """
+
+    def __init__(self, scores: np.ndarray | None = None, stream_scores: np.ndarray | None = None) -> None:
         self.scores_ = np.sort(np.asarray(scores, dtype=np.float64).ravel()) if scores is not None else None
+        self.stream_: ConformalCalibrator | None = (
+            ConformalCalibrator(stream_scores) if stream_scores is not None else None
+        )
+
+    def fit_stream(self, stream_scores: np.ndarray) -> ConformalCalibrator:
+        """Calibrate stream p-values on stream-mode scores ``(n,)`` of held-out normal data."""
+        self.stream_ = ConformalCalibrator().fit(stream_scores)
+        return self
+
+    def stream_p_values(self, scores: np.ndarray) -> np.ndarray:
+        """p-values of stream scores: against the stream calibration when there is one, else the batch one."""
+        return (self.stream_ or self).p_values(scores)
 
     def fit(self, normal_scores: np.ndarray) -> ConformalCalibrator:
         """Store the sorted calibration scores ``(n,)``; NaNs are rejected."""
@@ -68,12 +84,15 @@ class ConformalCalibrator:
         """Arrays for safetensors."""
         if self.scores_ is None:
             raise RuntimeError("calibrator is not fitted")
-        return {"calibration_scores": self.scores_}
+        state = {"calibration_scores": self.scores_}
+        if self.stream_ is not None:
+            state["stream_calibration_scores"] = self.stream_.scores_
+        return state
 
     @classmethod
     def from_state_dict(cls, state: dict[str, np.ndarray]) -> ConformalCalibrator:
         """Inverse of :meth:`state_dict`."""
-        return cls(state["calibration_scores"])
+        return cls(state["calibration_scores"], state.get("stream_calibration_scores"))
 
 
 def _step_up_threshold(p_values: np.ndarray, alpha: float, harmonic: bool) -> float:

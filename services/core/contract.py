@@ -173,6 +173,11 @@ class Detector(ABC, Generic[BatchT]):
         """Score newly arrived ``points`` given ``state``; return scores ``(k,)`` and the new state."""
         raise NotImplementedError(f"{self.name} does not support streaming")
 
+    def stream_calibration_scores(self, normal: BatchT) -> np.ndarray | None:
+        """Scores of held-out normal data as a stream sees them (calibrates stream p-values apart from
+        batch ones); ``None``, the default, when a detector's stream and batch scores are alike."""
+        return None
+
     def tensor_graph(self) -> TensorGraph | None:
         """Scoring as one exportable tensor graph, or None when it is not one (the default)."""
         return None

@@ -50,6 +50,9 @@ def fit_and_store(
     detector.fit(train)
     held_out = detector.score(calibration)
     calibrator = ConformalCalibrator().fit(held_out)
+    stream = detector.stream_calibration_scores(calibration)
+    if stream is not None:
+        calibrator.fit_stream(stream)
     detector.metrics_ = {
         **detector.metrics_,
         "calibration_size": float(held_out.size),

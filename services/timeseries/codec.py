@@ -9,7 +9,7 @@ from services.core.codecs import to_numpy
 from services.core.contract import ModelMetadata
 from services.core.errors import InvalidInputError
 
-__all__ = ["NUMERIC", "check_series", "decode_series"]
+__all__ = ["NUMERIC", "check_min_length", "check_series", "decode_series"]
 
 NUMERIC = (
     common_pb2.DATA_TYPE_FLOAT32,
@@ -58,4 +58,16 @@ def check_series(
         expected = metadata.input_spec.shape[1]
         if channels != expected:
             raise InvalidInputError(f"{field} has {channels} channels; the model was trained on {expected}", field)
+    return values
+
+
+def check_min_length(values: np.ndarray, field: str, metadata: ModelMetadata) -> np.ndarray:
+    """``values`` ``(T, C)`` unchanged when ``T`` reaches the model's window (its ``window`` setting)."""
+    window = int(metadata.config.get("window", 1))
+    if len(values) < window:
+        raise InvalidInputError(
+            f"{field} has {len(values)} time steps; the {metadata.name} model needs at least {window} "
+            "(its window). Send a longer series, or stream shorter pieces with StreamDetect",
+            field,
+        )
     return values

@@ -18,7 +18,7 @@ from services.core.models import LoadedModel
 from services.core.responses import regions_proto
 from services.core.servicing import DomainServicer, RecentPValues
 from services.core.training import chronological_split
-from services.timeseries.codec import check_series, decode_series
+from services.timeseries.codec import check_min_length, check_series, decode_series
 from services.timeseries.config import TimeSeriesSettings
 from services.timeseries.series_csv import parse_series_csv
 
@@ -54,8 +54,12 @@ class TimeSeriesServicer(DomainServicer, pb_grpc.TimeSeriesServiceServicer):
                 raise InvalidInputError(f"series[{index}]: set either values or csv, not both", f"series[{index}]")
             if len(series.csv) > self.settings.max_request_bytes:
                 raise InvalidInputError(f"series[{index}].csv exceeds {self.settings.max_request_bytes} bytes")
-            return self._checked(parse_series_csv(series.csv), f"series[{index}].csv", model)
-        return self._decode(series.values, f"series[{index}].values", model)
+            field_name, values = f"series[{index}].csv", parse_series_csv(series.csv)
+            values = self._checked(values, field_name, model)
+        else:
+            field_name = f"series[{index}].values"
+            values = self._decode(series.values, field_name, model)
+        return check_min_length(values, field_name, model.metadata)
 
     def _checked(self, values: np.ndarray, field_name: str, model: LoadedModel) -> np.ndarray:
         s = self.settings
@@ -98,7 +102,7 @@ class TimeSeriesServicer(DomainServicer, pb_grpc.TimeSeriesServiceServicer):
                 stream = streams[request.stream_id] = _Stream(await self.models.get(request.model))
             points = self._decode(request.points, f"stream {request.stream_id!r} points", stream.model)
             scores, stream.state = await stream.model.backend.stream_step(points, stream.state, request.adapt)
-            p_values = stream.model.calibrator.p_values(scores)
+            p_values = stream.model.calibrator.stream_p_values(scores)
             decided = stream.recent.decide(p_values, request.policy, self.settings.stream_fdr_window)
             yield pb.StreamDetectResponse(
                 stream_id=request.stream_id, offset=stream.offset, scores=from_numpy(scores), decisions=decided.proto()

@@ -20,7 +20,7 @@ class ContractCase:
     """Training data, a test batch with labels, the unit count ``score`` must return.
 
     ``head(test, k)`` is the same kind of input restricted to its first ``k`` units (plain slicing for
-    arrays; a graph case restricts its target nodes instead).
+    arrays; a graph case restricts its target nodes instead; a time series keeps at least a window).
     """
 
     train: Any
@@ -42,7 +42,8 @@ def timeseries_case(seed: int) -> ContractCase:
     test[600:604] -= 4.0
     labels[300:340] = 1
     labels[600:604] = 1
-    return ContractCase(series[:1500].astype(np.float32), test.astype(np.float32), labels, min_auroc=0.8)
+    return ContractCase(series[:1500].astype(np.float32), test.astype(np.float32), labels, min_auroc=0.8,
+                        head=lambda batch, k: batch[: max(k, 64)])  # COMET needs a full window (64 here)
 
 
 def vision_case(seed: int) -> ContractCase:

@@ -22,11 +22,16 @@ MAX_POINTS = 50_000
 
 
 @pytest.fixture(scope="module")
-def channel(loop_thread: LoopThread, model_store: Path) -> Iterator[grpc.Channel]:
+def address(loop_thread: LoopThread, model_store: Path) -> Iterator[str]:
     service = start_timeseries(loop_thread, model_store, max_points=MAX_POINTS)
-    with grpc.insecure_channel(f"127.0.0.1:{service.port}") as chan:
-        yield chan
+    yield f"127.0.0.1:{service.port}"
     loop_thread.run(service.stop())
+
+
+@pytest.fixture(scope="module")
+def channel(address: str) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(address) as chan:
+        yield chan
 
 
 @pytest.fixture()
@@ -111,6 +116,8 @@ BAD_INPUTS = {
     "wrong channels": (from_numpy(np.zeros((10, 3), dtype=np.float32)), "trained on 2"),
     "short bytes": (common_pb2.Tensor(dtype=common_pb2.DATA_TYPE_FLOAT32, shape=[4, 2], data=b"\0" * 12), "bytes"),
     "missing": (common_pb2.Tensor(), "missing"),
+    "one point": (from_numpy(np.zeros((1, 2), dtype=np.float32)), "needs at least 64 (its window)"),
+    "shorter than the window": (from_numpy(np.zeros((63, 2), dtype=np.float32)), "has 63 time steps"),
 }
 
 
@@ -125,17 +132,17 @@ def test_bad_input_is_invalid_argument_and_service_keeps_serving(
     assert fragment in caught.value.details() and "series[0].values" in caught.value.details()
     trailer = dict(caught.value.trailing_metadata())[ERROR_DETAIL_KEY]
     assert common_pb2.ErrorDetail.FromString(trailer).field == "series[0].values"
-    assert stub.Detect(pb.DetectRequest(series=[_series(normal_series[:50])]), timeout=10).results
+    assert stub.Detect(pb.DetectRequest(series=[_series(normal_series[:64])]), timeout=10).results
 
 
 def test_other_request_errors(stub: pb_grpc.TimeSeriesServiceStub, normal_series: np.ndarray) -> None:
     cases = [
         (pb.DetectRequest(), grpc.StatusCode.INVALID_ARGUMENT, "at least one series"),
-        (pb.DetectRequest(series=[_series(normal_series[:50])], policy=common_pb2.DecisionPolicy(alpha=2.0)),
+        (pb.DetectRequest(series=[_series(normal_series[:64])], policy=common_pb2.DecisionPolicy(alpha=2.0)),
          grpc.StatusCode.INVALID_ARGUMENT, "alpha"),
-        (pb.DetectRequest(series=[_series(normal_series[:50])], model=common_pb2.ModelRef(detector="nope")),
+        (pb.DetectRequest(series=[_series(normal_series[:64])], model=common_pb2.ModelRef(detector="nope")),
          grpc.StatusCode.INVALID_ARGUMENT, "known: comet"),
-        (pb.DetectRequest(series=[_series(normal_series[:50])], model=common_pb2.ModelRef(version="v0")),
+        (pb.DetectRequest(series=[_series(normal_series[:64])], model=common_pb2.ModelRef(version="v0")),
          grpc.StatusCode.NOT_FOUND, "no version"),
     ]
     for request, code, fragment in cases:
@@ -145,3 +152,45 @@ def test_other_request_errors(stub: pb_grpc.TimeSeriesServiceStub, normal_series
     with pytest.raises(grpc.RpcError) as caught:
         stub.Fit(pb.FitRequest(values=from_numpy(normal_series[:500]), config_json='{"window": "x"}'), timeout=10)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "window" in caught.value.details()
+
+
+def test_stream_p_values_use_stream_mode_calibration(
+    stub: pb_grpc.TimeSeriesServiceStub, model_store: Path, normal_series: np.ndarray
+) -> None:
+    """Stream p-values rank stream scores among stream-mode (last-window) calibration scores, not the
+    overlap-averaged batch ones; warm-up points (the first W - 1) score 0.0."""
+    from services.core.calibration import ConformalCalibrator
+    from services.core.store import ModelStore
+    from services.timeseries.detectors.comet import CometDetector
+
+    store = ModelStore(model_store)
+    stored = store.versions("timeseries", "comet")[0]  # the session's model (a test here fits newer ones)
+    stored = store.resolve("timeseries", "comet", stored)
+    _, calibrator = store.load(stored, CometDetector)
+    assert calibrator.stream_ is not None and calibrator.stream_.size > 0
+    assert not np.array_equal(calibrator.stream_.scores_, calibrator.scores_)
+    chunks = [normal_series[i : i + 40] for i in range(0, 400, 40)]
+    replies = list(stub.StreamDetect(iter(
+        pb.StreamDetectRequest(stream_id="s", points=from_numpy(c), model=common_pb2.ModelRef(version=stored.version))
+        for c in chunks), timeout=60))
+    scores = np.concatenate([to_numpy(r.scores) for r in replies])
+    p_values = np.concatenate([to_numpy(r.decisions.p_values) for r in replies])
+    assert (scores[:63] == 0.0).all()
+    np.testing.assert_allclose(p_values, calibrator.stream_p_values(scores))
+    batch_only = ConformalCalibrator(calibrator.scores_)
+    assert not np.allclose(p_values, batch_only.p_values(scores))
+
+
+def test_rest_short_series_is_400_naming_the_window(loop_thread: LoopThread, address: str) -> None:
+    import httpx
+
+    from tests.support.services import start_gateway
+
+    gateway = start_gateway(loop_thread, {"timeseries": address})
+    try:
+        reply = httpx.post(f"http://127.0.0.1:{gateway.http_port}/v1/timeseries/detect",
+                           json={"series": [{"values": [[1.0, 2.0]]}]}, timeout=30)
+    finally:
+        loop_thread.run(gateway.stop())
+    assert reply.status_code == 400, reply.text
+    assert "needs at least 64 (its window)" in reply.json()["error"]["message"]

@@ -72,10 +72,49 @@ def test_scores_shape_dtype_and_quality(fitted: CometDetector, data: LabelledSer
 
 
 def test_short_and_one_dimensional_series(univariate: CometDetector) -> None:
-    for length in (1, 5, 127, 129):
+    for length in (128, 129):
         scores = univariate.score(np.linspace(-1, 1, length))
         assert scores.shape == (length,) and np.isfinite(scores).all()
     assert univariate.score(np.arange(300, dtype=np.int64)).shape == (300,)
+    for length in (1, 5, 127):  # shorter than the window: refused, nothing padded
+        with pytest.raises(InvalidInputError, match=f"at least 128 time steps .*got {length}"):
+            univariate.score(np.linspace(-1, 1, length))
+    with pytest.raises(InvalidInputError, match="at least 128"):
+        CometDetector(TINY).fit(np.zeros(100, np.float32))
+    with pytest.raises(InvalidInputError, match="at least 128"):
+        univariate.score_many([np.zeros(300), np.zeros(3)])
+
+
+def test_stream_warm_up_scores_zero_then_matches_last_window(univariate: CometDetector) -> None:
+    """The first W - 1 stream points score 0.0; later points get their last full window's score."""
+    series = np.sin(2 * np.pi * np.arange(400) / 40).astype(np.float32)
+    series[300] = 6.0
+    state, scores = univariate.initial_stream_state(), []
+    for start in range(0, 400, 50):
+        step, state = univariate.stream_step(series[start : start + 50], state, adapt=False)
+        scores.append(step)
+    scores = np.concatenate(scores)
+    assert (scores[:127] == 0.0).all() and (scores[127:] != 0.0).all()
+    last = univariate.score(series[222:350])  # one window (no overlap averaging), the stream's last
+    np.testing.assert_allclose(scores[300:350], last[-50:], rtol=1e-4, atol=1e-5)
+    calibration = univariate.stream_calibration_scores(series[:299])
+    assert calibration.shape == (299 - 127,) and np.isfinite(calibration).all()
+
+
+@pytest.mark.parametrize("mode", ["window", "difference"])
+def test_drift_normalisations_ignore_a_level_drift(mode: str) -> None:
+    """Trained on a seasonal series, scored on the same series lifted by a slow ramp: ``window`` and
+    ``difference`` inputs score the drifted copy nearly like the original (under a tenth of the rise
+    that the frozen ``global`` normalisation shows)."""
+    t = np.arange(3000)
+    clean = np.sin(2 * np.pi * t / 40) + 0.05 * np.random.default_rng(1).standard_normal(len(t))
+    train, test = clean[:1500].astype(np.float32), clean[1500:].astype(np.float32)
+    drifted = test + np.linspace(0, 4, len(test), dtype=np.float32)
+    ratios = {}
+    for name in ("global", mode):
+        detector = CometDetector(TINY, train_steps=30, normalization=name).fit(train)
+        ratios[name] = float(np.median(detector.score(drifted)) - np.median(detector.score(test)))
+    assert ratios["global"] > 5.0 and ratios[mode] < 0.1 * ratios["global"], ratios
 
 
 def test_same_seed_same_scores(fitted: CometDetector, data: LabelledSeries) -> None:

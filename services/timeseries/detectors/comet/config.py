@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from services.core.contract import DetectorConfig
+from services.timeseries.detectors.comet.normalization import Normalization
 
 __all__ = ["CometConfig"]
 
@@ -12,7 +13,14 @@ __all__ = ["CometConfig"]
 class CometConfig(DetectorConfig):
     """Hyper-parameters of :class:`~services.timeseries.detectors.comet.CometDetector`."""
 
-    window: int = Field(128, ge=8, description="Window length W; every patch size must divide it.")
+    window: int = Field(
+        128, ge=8, description="Window length W (every patch size divides it); series need at least W points."
+    )
+    normalization: Normalization = Field(
+        "global",
+        description="Input normalisation: 'global' (train mean/std), 'window' (each window centred on "
+        "its own median: follows trends and level drift), 'difference' (first differences).",
+    )
     patch_sizes: tuple[int, ...] = Field((4, 8, 16, 32), min_length=1, description="Patch scales p.")
     d_model: int = Field(64, ge=4, description="Embedding width d.")
     n_heads: int = Field(4, ge=1, description="Attention heads (must divide d_model).")
@@ -38,6 +46,10 @@ class CometConfig(DetectorConfig):
     adapt_every: int = Field(64, ge=1, description="Stream points between two adaptations.")
     adapt_alignment: float = Field(
         1.0, ge=0.0, description="Weight of the pull to the pseudo-label codeword."
+    )
+    adapt_decay: float = Field(
+        0.1, ge=0.0, le=1.0,
+        description="After each adaptation, this share of the drift from the fitted codebook/adapter is undone.",
     )
     temperature: float = Field(0.5, gt=0.0, description="InfoNCE temperature (relative to training errors).")
 

@@ -1,7 +1,9 @@
 """COMET detector glue: training, batch scoring, online adaptation, streaming and persistence.
 
 A series is float32 ``(T, C)`` (``(T,)`` means one channel); scores are per point, ``(T,)``.
-Series shorter than a window are edge-padded, so any ``T >= 1`` is scorable.
+``fit``, ``score`` and ``update`` need ``T >= window`` (shorter input is an ``InvalidInputError``
+naming the minimum: nothing is padded). Streams accept any number of points per step; the first
+``window - 1`` points of a stream are its warm-up and score 0.0, the median normal patch score.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from services.timeseries.detectors.comet.adaptation import (
 )
 from services.timeseries.detectors.comet.config import CometConfig
 from services.timeseries.detectors.comet.coreset import dual_score, greedy_coreset, nearest_distance
-from services.timeseries.detectors.comet.inputs import check_stream_state, validate_series
+from services.timeseries.detectors.comet.inputs import check_length, check_stream_state, validate_series
 from services.timeseries.detectors.comet.model import CometNet
+from services.timeseries.detectors.comet.normalization import centre_windows, input_statistics, transform
 from services.timeseries.detectors.comet.training import fit_statistics, train_net
 
 __all__ = ["CometConfig", "CometDetector"]
@@ -46,17 +49,19 @@ class CometDetector(Detector):
         return InputSpec(
             dtype="float32",
             shape=[-1, self.n_channels_ or -1],
-            description="Series (T, C) or (T,), finite numbers, any T >= 1; scores are per point (T,).",
+            description=f"Series (T, C) or (T,), finite numbers, T >= {self.config.window} (the window); "
+            "scores are per point (T,).",
         )
 
     def validate_input(self, batch: np.ndarray) -> np.ndarray:
         return validate_series(batch, self.n_channels_ if self.fitted_ else None)
 
-    def _normalise(self, series: np.ndarray) -> np.ndarray:
-        """Raw ``(T, C)`` -> standardised ``(max(T, W), C)``, edge-padded at the end to one window."""
-        x = (series - self.mean_) / self.std_
-        pad = self.config.window - len(x)
-        return np.pad(x, ((0, pad), (0, 0)), mode="edge") if pad > 0 else x
+    def _normalise(self, series: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
+        """Raw ``(T, C)`` -> normalised ``(T, C)`` (``previous``: the raw point before, for streams)."""
+        return transform(series, self.mean_, self.std_, self.config.normalization, previous)
+
+    def _check_length(self, series: np.ndarray) -> np.ndarray:
+        return check_length(series, self.config.window)
 
     # -- fit / score ----------------------------------------------------------------------
     def fit(self, data: np.ndarray) -> CometDetector:
@@ -67,13 +72,12 @@ class CometDetector(Detector):
 
     def _fit(self, data: np.ndarray) -> dict[str, Any]:
         cfg = self.config
-        self.n_channels_ = data.shape[1]
-        std = data.std(0, dtype=np.float64)
-        self.mean_ = data.mean(0, dtype=np.float64).astype(np.float32)
-        self.std_ = np.where(std > 1e-8, std, 1.0).astype(np.float32)
+        self.n_channels_ = self._check_length(data).shape[1]
+        self.mean_, self.std_ = input_statistics(data, cfg.normalization, cfg.window)
         x = torch.from_numpy(np.ascontiguousarray(self._normalise(data).T))  # (C, T)
         stride = max(1, -(-(x.shape[1] - cfg.window + 1) // cfg.max_train_windows))
         windows = x.unfold(1, cfg.window, stride).permute(1, 0, 2).contiguous()  # (N, C, W)
+        windows = centre_windows(windows, cfg.normalization)
         generator = torch.Generator().manual_seed(cfg.seed)
         self.net_ = self._build(self.n_channels_)
         loss = train_net(self.net_, windows, cfg, generator)
@@ -119,7 +123,8 @@ class CometDetector(Detector):
         if starts[-1] != len(x) - w:
             starts = np.append(starts, len(x) - w)
         index = starts[:, None] + np.arange(w)
-        return torch.from_numpy(np.ascontiguousarray(x[index].transpose(0, 2, 1))), starts
+        windows = torch.from_numpy(np.ascontiguousarray(x[index].transpose(0, 2, 1)))
+        return centre_windows(windows, self.config.normalization), starts
 
     def _params(self) -> AdaptParams:
         return self.net_.codebook.detach(), self.net_.adapter_weight, self.net_.adapter_bias
@@ -155,13 +160,13 @@ class CometDetector(Detector):
         return (total / count)[:n].numpy()
 
     def _score(self, batch: np.ndarray) -> np.ndarray:
-        windows, starts = self._windows(batch)
+        windows, starts = self._windows(self._check_length(batch))
         return self._fold(self._batch_window_scores(windows), starts, len(batch))
 
     def score_many(self, batches: list[np.ndarray]) -> list[np.ndarray]:
         """Score several series in fused forward passes (what Ray's dynamic batching calls)."""
         self._check_fitted()
-        series = [self.validate_input(batch) for batch in batches]
+        series = [self._check_length(self.validate_input(batch)) for batch in batches]
         parts = [self._windows(one) for one in series]
         scores = self._batch_window_scores(torch.cat([windows for windows, _ in parts]))
         results, offset = [], 0
@@ -172,10 +177,15 @@ class CometDetector(Detector):
 
     # -- online adaptation and streaming ---------------------------------------------------
     def _adapt(self, params: AdaptParams, embeddings: list[Tensor]) -> AdaptParams:
+        """Adapted ``params``, then ``adapt_decay`` of their drift from the model's own undone."""
         cfg = self.config
         threshold, scale = self.adapt_threshold_, self.stats_[:, 0]
         args = (cfg.adapt_lr, cfg.adapt_steps, cfg.temperature, cfg.adapt_alignment)
-        return adapt_parameters(params, embeddings, threshold, scale, *args)[0]
+        adapted = adapt_parameters(params, embeddings, threshold, scale, *args)[0]
+        keep = 1.0 - cfg.adapt_decay
+        return tuple(  # type: ignore[return-value]
+            base + keep * (new - base) for base, new in zip(self._params(), adapted, strict=True)
+        )
 
     def update(self, batch: np.ndarray) -> None:
         """Adapt this detector's codebook and adapter to unlabelled ``batch`` ``(T, C)``.
@@ -183,7 +193,7 @@ class CometDetector(Detector):
         A no-op when ``online_adaptation`` is off.
         """
         self._check_fitted()
-        series = self.validate_input(batch)
+        series = self._check_length(self.validate_input(batch))
         if not self.config.online_adaptation:
             return
         with torch.no_grad():
@@ -192,7 +202,8 @@ class CometDetector(Detector):
                 target.copy_(value)
 
     def initial_stream_state(self) -> StreamState:
-        """Buffer ``(W, C)`` of normalised points and counters (``count``, ``since_adapt``), ``(1,)`` each.
+        """Buffer ``(W, C)`` of normalised points, the last raw point ``previous`` ``(C,)`` and counters
+        (``count``, ``since_adapt``), ``(1,)`` each.
 
         A stream that adapts gets its own copy of the codebook ``(S, K, d)`` and adapter
         (``adapter_weight`` ``(S, d, d)``, ``adapter_bias`` ``(S, d)``) at its first adaptation, so
@@ -201,6 +212,7 @@ class CometDetector(Detector):
         self._check_fitted()
         return {
             "buffer": np.zeros((self.config.window, self.n_channels_), np.float32),
+            "previous": np.zeros(self.n_channels_, np.float32),
             "count": np.zeros(1, np.int64),
             "since_adapt": np.zeros(1, np.int64),
         }
@@ -210,12 +222,14 @@ class CometDetector(Detector):
     ) -> tuple[np.ndarray, StreamState]:
         """Score new ``points`` ``(k, C)``: each gets the score of the latest patch covering it, ``(k,)``.
 
-        With ``adapt`` (and ``online_adaptation``) the stream's own copy of the codebook/adapter is
-        adapted every ``adapt_every`` points; the shared model never changes.
+        The first ``W - 1`` points of a stream (no full window yet) score 0.0. With ``adapt`` (and
+        ``online_adaptation``) the stream's own copy of the codebook/adapter is adapted every
+        ``adapt_every`` points; the shared model never changes.
         """
         self._check_fitted()
-        w, x = self.config.window, (self.validate_input(points) - self.mean_) / self.std_
-        buffer, count, since = check_stream_state(state, w, self.n_channels_)
+        w, raw = self.config.window, self.validate_input(points)
+        buffer, previous, count, since = check_stream_state(state, w, self.n_channels_)
+        x = self._normalise(raw, previous if count else None)
         own = params_from_state(state, self._params())
         params, owned = (own, True) if own is not None else (self._params(), False)
         adapt = adapt and self.config.online_adaptation
@@ -223,22 +237,38 @@ class CometDetector(Detector):
         for start in range(0, len(x), w):
             chunk = x[start : start + w]
             buffer, count = np.concatenate([buffer, chunk])[-w:], count + len(chunk)
-            valid = buffer[-min(count, w) :]
-            window = np.concatenate([np.repeat(valid[:1], w - len(valid), 0), valid])
+            if count < w:
+                out.append(np.zeros(len(chunk), np.float32))
+                continue
+            window = centre_windows(torch.from_numpy(buffer.T.copy())[None], self.config.normalization)
             with torch.inference_mode():
-                scores, embeddings = self._window_scores(torch.from_numpy(window.T.copy())[None], params)
-            out.append(scores[0, -len(chunk) :].numpy())
+                scores, embeddings = self._window_scores(window, params)
+            # points of the stream's first W - 1 (warm-up) score 0.0
+            out.append(np.where(np.arange(count - len(chunk), count) < w - 1, 0.0, scores[0, -len(chunk) :].numpy()))
             since += len(chunk) if adapt else 0
             if since >= self.config.adapt_every:
                 params, since, owned = self._adapt(params, embeddings), 0, True
         new = {
             "buffer": buffer.astype(np.float32),
+            "previous": raw[-1].astype(np.float32),
             "count": np.array([count], np.int64),
             "since_adapt": np.array([since], np.int64),
         }
         if owned:
             new.update(params_to_state(params))
         return np.concatenate(out).astype(np.float32), new
+
+    def stream_calibration_scores(self, normal: np.ndarray) -> np.ndarray:
+        """Stream-mode scores ``(T - W + 1,)`` of held-out normal ``(T, C)``, warm-up left out.
+
+        What stream p-values are calibrated against: one non-adapting stream, fed a window at a time.
+        """
+        normal = self._check_length(self.validate_input(normal))
+        state, out = self.initial_stream_state(), []
+        for start in range(0, len(normal), self.config.window):
+            scores, state = self.stream_step(normal[start : start + self.config.window], state, adapt=False)
+            out.append(scores)
+        return np.concatenate(out)[self.config.window - 1 :]
 
     # -- persistence ------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:

@@ -6,7 +6,7 @@ import numpy as np
 
 from services.core.errors import InvalidInputError
 
-__all__ = ["check_stream_state", "validate_series"]
+__all__ = ["check_length", "check_stream_state", "validate_series"]
 
 
 def validate_series(batch: object, n_channels: int | None) -> np.ndarray:
@@ -41,17 +41,30 @@ def validate_series(batch: object, n_channels: int | None) -> np.ndarray:
     return arr
 
 
+def check_length(series: np.ndarray, window: int) -> np.ndarray:
+    """``series`` ``(T, C)`` unchanged when ``T >= window``; else an error naming the minimum."""
+    if len(series) < window:
+        raise InvalidInputError(
+            f"expected a series of at least {window} time steps (the model's window), got {len(series)}; "
+            "stream shorter pieces with StreamDetect instead"
+        )
+    return series
+
+
 def check_stream_state(
     state: dict[str, np.ndarray], window: int, n_channels: int
-) -> tuple[np.ndarray, int, int]:
-    """Validate a stream state; returns (buffer ``(W, C)``, points seen, points since adaptation)."""
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Validate a stream state; returns (buffer ``(W, C)``, last raw point ``(C,)``, points seen,
+    points since adaptation)."""
     try:
         buffer = np.asarray(state["buffer"], np.float32)
+        previous = np.asarray(state.get("previous", np.zeros(n_channels)), np.float32)
         count, since = int(state["count"][0]), int(state["since_adapt"][0])
-    except (KeyError, IndexError, TypeError, ValueError) as error:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
         raise InvalidInputError(f"expected a state from initial_stream_state(), got {error!r}") from error
-    if buffer.shape != (window, n_channels):
+    if buffer.shape != (window, n_channels) or previous.shape != (n_channels,):
         raise InvalidInputError(
-            f"expected a state buffer of shape {(window, n_channels)}, got {buffer.shape}"
+            f"expected a state buffer of shape {(window, n_channels)} and previous of shape {(n_channels,)}, "
+            f"got {buffer.shape} and {previous.shape}"
         )
-    return buffer, count, since
+    return buffer, previous, count, since
