@@ -1,15 +1,23 @@
-"""Logs: ContraLog (own BPE encoder and MiniLM) against DeepLog and template-count PCA / Isolation Forest.
+"""Logs: ContraLog against DeepLog, a parameter-value model and template-count PCA / Isolation Forest,
+over several data seeds, on generated HDFS-like / BGL-like logs and on a real dpkg log with injected
+anomalies.
 
-Generated HDFS-like (sessions by block id) and BGL-like (20-line windows) logs, split chronologically
-60/20/20 at their natural anomaly rate; every method fits on the training part's normal sessions, its
-threshold comes from the validation part's normal sessions through the conformal calibrator
-(``services.logs.evaluation``), and the test part is scored once. Then the default ContraLog model is
-served by the real logs service (inline backend) and a client streams the HDFS-like test log through
-``StreamDetect`` in 256-line messages (sessions keyed by the block-id pattern): lines/s end to end, and
-the peak RSS of a fresh process that loads the model and stream-scores 20,000 lines (one replica).
-Targets: ContraLog F1 above both baselines on both data sets, ≥ 0.95 F1 on HDFS-like, ≥ 5,000 lines/s.
+Data sets (each rebuilt per data seed): generated HDFS-like (sessions by block id) and BGL-like (20-line
+windows); and the real ``dpkg.log`` of the Debian image this suite was built on (``services/logs/samples``,
+or ``--real-log PATH``), sessions of one package on one day, with about 6 % of sessions made anomalous
+by :mod:`services.logs.injection` (an unseen failure line, reordered or missing steps, an abnormal
+version value; the seed picks sessions and kinds; the log itself is fixed). Every set is split
+chronologically 60/20/20 at its natural anomaly rate; every method fits on the training part's normal
+sessions, its threshold comes from the validation part's normal sessions through the conformal
+calibrator (``services.logs.evaluation``), and the test part is scored once. Every configuration
+choice of ContraLog was made on the validation seeds of ``bench/logs_select.py`` (101-103), never
+on these seeds. Rows give mean ± sd over the data seeds; the headline is the mean.
 
-Run: ``python bench/logs.py [--quick] [--skip-minilm]``
+Then (unless ``--skip-stream``) the first seed's HDFS-like ContraLog is served by the real logs service
+(inline backend) and a client streams the test log through ``StreamDetect``: lines/s end to end, and
+the peak RSS of a fresh process that loads the model and stream-scores 20,000 lines.
+
+Run: ``python bench/logs.py [--quick] [--seeds 1,2,3,4,5] [--sets hdfs,bgl,real] [--minilm] [--ablations]``
 """
 
 from __future__ import annotations
@@ -18,137 +26,134 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import _common  # noqa: F401  (puts the repo on sys.path)
 import numpy as np
 import torch
 from _common import print_table
+from _logs_stream import RSS_PROBE, stream_throughput
 
-RSS_PROBE = """
-import resource, sys, numpy as np, torch
-torch.set_num_threads(1)
-from services.logs.detectors.contralog import ContraLogDetector
-from services.logs.data import generated_hdfs
-detector = ContraLogDetector.load(sys.argv[1])
-lines = [l for s in generated_hdfs(1300, seed=7).sessions for l in s.split("\\n")][:20000]
-state = detector.initial_stream_state()
-for i in range(0, len(lines), 256):
-    rows = np.array([[l.split(" blk_")[1].split()[0] if " blk_" in l else "", l] for l in lines[i:i + 256]], object)
-    _, state = detector.stream_step(rows, state, False)
-peak = [line for line in open("/proc/self/status") if line.startswith("VmHWM")]  # not inherited, unlike ru_maxrss
-print(int(peak[0].split()[1]) / 1024 if peak else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-"""
+Method = tuple[Callable[[np.ndarray], object], Callable[[object, np.ndarray], np.ndarray]]
 
 
-def methods(skip_minilm: bool, steps: int) -> dict:  # type: ignore[type-arg]
-    """name → (fit(sessions) -> model, score(model, sessions) -> scores)."""
-    from services.logs.baselines import DeepLog, TemplateCountModel
+def _contralog(steps: int, **overrides: object) -> Method:
     from services.logs.detectors.contralog import ContraLogDetector
 
-    table = {
-        "ContraLog (BPE encoder)": (lambda x: ContraLogDetector({"train_steps": steps}).fit(x), None),
-        "ContraLog (MiniLM encoder)": (
-            lambda x: ContraLogDetector({"train_steps": steps, "message_encoder": "minilm"}).fit(x), None),
-        "DeepLog (Drain3 + LSTM)": (lambda x: DeepLog().fit(x), None),
-        "PCA on template counts": (lambda x: TemplateCountModel("pca").fit(x), None),
-        "IForest on template counts": (lambda x: TemplateCountModel("iforest").fit(x), None),
-    }
-    if skip_minilm:
-        del table["ContraLog (MiniLM encoder)"]
-    return {name: (fit, lambda m, x: m.score(x)) for name, (fit, _) in table.items()}
+    return (lambda x: ContraLogDetector({"train_steps": steps, **overrides}).fit(x), lambda m, x: m.score(x))
 
 
-def stream_throughput(model_dir: Path, sessions: np.ndarray) -> float:
-    """Lines/s of StreamDetect over loopback gRPC (service in this process, inline backend, 1 torch thread)."""
-    import asyncio
-    import shutil
+def methods(steps: int, minilm: bool, ablations: bool) -> dict[str, Method]:
+    """name → (fit(normal sessions) -> model, score(model, sessions) -> scores)."""
+    from services.logs.baselines import DeepLog, TemplateCountModel, ValueModel
 
-    import grpc
+    def plain(make: Callable[[], object]) -> Method:
+        return (lambda x: make().fit(x), lambda m, x: m.score(x))
 
-    from polyad.logs.v1 import logs_pb2 as pb
-    from polyad.logs.v1 import logs_pb2_grpc as pb_grpc
-    from services.core.app import start
-    from services.core.backends import BackendSettings
-    from services.logs.config import LogsSettings
-    from services.logs.data import HDFS_BLOCK_PATTERN
+    table = {"ContraLog (default)": _contralog(steps)}
+    if ablations:
+        table["ContraLog, next-message context"] = _contralog(steps, context="next")
+        table["ContraLog, no field model"] = _contralog(steps, fields=False)
+    if minilm:
+        table["ContraLog (MiniLM encoder)"] = _contralog(steps, message_encoder="minilm")
+    table.update({
+        "DeepLog keys only (Drain3 + LSTM)": plain(DeepLog),
+        "DeepLog keys + value model": plain(lambda: DeepLog(values=True)),
+        "Drain3 value model alone": plain(ValueModel),
+        "PCA on template counts": plain(lambda: TemplateCountModel("pca")),
+        "IForest on template counts": plain(lambda: TemplateCountModel("iforest")),
+    })
+    return table
 
-    lines = [line for s in sessions for line in s.split("\n")]
-    rng = np.random.default_rng(0)
-    lines = [lines[i] for i in np.argsort(np.arange(len(lines)) + rng.uniform(0, 200, len(lines)))]  # interleave
-    store = Path(tempfile.mkdtemp(prefix="polyad-bench-logs-"))
-    shutil.copytree(model_dir, store / "logs" / "contralog" / "v1")
-    (store / "logs" / "contralog" / "LATEST").write_text("v1")
 
-    async def run() -> float:
-        settings = LogsSettings(address="127.0.0.1:0", store_root=str(store), backend=BackendSettings())
-        service = await start("logs", settings)
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
-            stub = pb_grpc.LogsServiceStub(channel)
+def datasets(kind: str, seed: int, quick: bool, real_log: Path):  # type: ignore[no-untyped-def]
+    """One data set of ``kind`` for ``seed``."""
+    from services.logs.data import generated_bgl, generated_hdfs, load_dpkg
+    from services.logs.injection import inject
 
-            async def requests():  # type: ignore[no-untyped-def]
-                for i in range(0, len(lines), 256):
-                    chunk = [pb.LogLine(text=x.encode()) for x in lines[i:i + 256]]
-                    yield pb.StreamDetectRequest(lines=chunk, session_pattern=HDFS_BLOCK_PATTERN)
+    if kind == "hdfs":
+        return generated_hdfs(2000 if quick else 6000, seed=seed)
+    if kind == "bgl":
+        return generated_bgl(40_000 if quick else 120_000, seed=seed)
+    return inject(load_dpkg(real_log), 0.06, seed=seed)[0]
 
-            started, scored = time.perf_counter(), 0
-            async for reply in stub.StreamDetect(requests()):
-                scored += len(reply.lines)
-            elapsed = time.perf_counter() - started
-        await service.stop()
-        return scored / elapsed
 
-    return asyncio.run(run())
+def _mean_sd(values: list[float]) -> str:
+    array = np.asarray(values, np.float64)
+    return f"{array.mean():.3f} ± {array.std(ddof=1) if len(array) > 1 else 0.0:.3f}"
 
 
 def main() -> None:
-    from services.core.store import CALIBRATION_FILE
-    from services.logs.data import generated_bgl, generated_hdfs
+    from services.logs.data import DPKG_SAMPLE
     from services.logs.evaluation import evaluate_method
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small data sets and short training")
-    parser.add_argument("--skip-minilm", action="store_true", help="leave out the MiniLM arm (slow on CPU)")
+    parser.add_argument("--quick", action="store_true", help="small generated sets, short training, 2 seeds")
+    parser.add_argument("--seeds", default="", help="comma-separated data seeds (default 1,2,3,4,5; quick: 1,2)")
+    parser.add_argument("--sets", default="hdfs,bgl,real", help="comma-separated: hdfs, bgl, real")
+    parser.add_argument("--real-log", type=Path, default=DPKG_SAMPLE, help="a dpkg.log (plain or .gz)")
+    parser.add_argument("--minilm", action="store_true", help="add the MiniLM-encoder arm (slow on CPU)")
+    parser.add_argument("--ablations", action="store_true",
+                        help="add ContraLog with next-message context and without the field model")
+    parser.add_argument("--skip-stream", action="store_true", help="leave out the StreamDetect throughput run")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    n_hdfs, n_bgl, steps = (2000, 40_000, 200) if args.quick else (6000, 120_000, 600)
-    datasets = [generated_hdfs(n_hdfs, seed=1), generated_bgl(n_bgl, seed=1)]
-    rows, default_model = [], None
-    for dataset in datasets:
-        for name, (fit, score) in methods(args.skip_minilm, steps).items():
-            captured = {}
+    seeds = [int(s) for s in (args.seeds or ("1,2" if args.quick else "1,2,3,4,5")).split(",")]
+    steps = 200 if args.quick else 600
+    rows, first_model, first_hdfs = [], None, None
+    for kind in args.sets.split(","):
+        results: dict[str, list[dict[str, float]]] = {}
+        name = kind
+        for seed in seeds:
+            data = datasets(kind, seed, args.quick, args.real_log)
+            name = data.name.split("+")[0]
+            for method, (fit, score) in methods(steps, args.minilm, args.ablations).items():
+                captured: dict[str, object] = {}
 
-            def fit_and_keep(x, fit=fit, captured=captured):  # type: ignore[no-untyped-def]
-                captured["model"] = fit(x)
-                return captured["model"]
+                def fit_and_keep(x, fit=fit, captured=captured):  # type: ignore[no-untyped-def]
+                    captured["model"] = fit(x)
+                    return captured["model"]
 
-            row = evaluate_method(fit_and_keep, score, dataset)
-            if dataset is datasets[0] and name.startswith("ContraLog (BPE"):
-                default_model = captured["model"]
-            rows.append([dataset.name, name, *(f"{row[k]:.3f}" for k in ("precision", "recall", "f1", "auprc")),
-                         f"{row['fit_s']:.0f}", f"{row['lines_per_s']:.0f}"])
-            print(f"  {dataset.name} / {name}: F1 {row['f1']:.3f} AUPRC {row['auprc']:.3f} "
-                  f"({int(row['test_anomalies'])} anomalous of {int(row['test_sessions'])})", flush=True)
-    test = datasets[0].split()[2]
+                row = evaluate_method(fit_and_keep, score, data)
+                results.setdefault(method, []).append(row)
+                if kind == "hdfs" and first_model is None and method == "ContraLog (default)":
+                    first_model, first_hdfs = captured["model"], data
+                print(f"  {name} seed {seed} / {method}: F1 {row['f1']:.3f} AUPRC {row['auprc']:.3f} "
+                      f"({int(row['test_anomalies'])} anomalous of {int(row['test_sessions'])})", flush=True)
+        for method, runs in results.items():
+            quality = (_mean_sd([r[k] for r in runs]) for k in ("precision", "recall", "f1", "auprc"))
+            speed = (f"{np.mean([r[k] for r in runs]):.0f}" for k in ("fit_s", "lines_per_s"))
+            rows.append([name, method, *quality, *speed])
+    rss = None
+    if first_model is not None and not args.skip_stream:
+        rate, rss = _stream(first_model, first_hdfs)
+        rows.append([first_hdfs.name, "StreamDetect, ContraLog (gRPC)", "", "", "", "", "", f"{rate:.0f}"])
+    print_table(
+        f"Logs, mean ± sd over data seeds {seeds}: chronological 60/20/20 split, natural anomaly rate, threshold "
+        "from validation normal sessions (conformal, alpha 0.002)"
+        + (f"; streaming replica peak RSS {rss:.0f} MiB" if rss is not None else ""),
+        ["data set", "method", "precision", "recall", "F1", "AUPRC", "fit s", "lines/s"],
+        rows,
+    )
+
+
+def _stream(model: object, dataset) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(StreamDetect lines/s over gRPC, peak RSS MiB of a streaming replica) for a fitted ContraLog."""
+    from safetensors.numpy import save_file
+
+    from services.core.store import CALIBRATION_FILE
+
+    _, validation, test = dataset.split()
     with tempfile.TemporaryDirectory() as folder:
-        from safetensors.numpy import save_file
-
-        default_model.save(folder)
-        save_file({"calibration_scores": np.sort(default_model.score(datasets[0].split()[1].normal())).astype(
-            np.float64)}, str(Path(folder) / CALIBRATION_FILE))
+        model.save(folder)  # type: ignore[attr-defined]
+        calibration = np.sort(model.score(validation.normal())).astype(np.float64)  # type: ignore[attr-defined]
+        save_file({"calibration_scores": calibration}, str(Path(folder) / CALIBRATION_FILE))
         rate = stream_throughput(Path(folder), test.sessions)
         root = Path(__file__).resolve().parents[1]
         probe = subprocess.run([sys.executable, "-c", RSS_PROBE, folder], cwd=root, check=True,
                                capture_output=True, text=True)
-        rss = float(probe.stdout.strip().splitlines()[-1])
-    rows.append(["hdfs-like", "StreamDetect, default ContraLog", "", "", "", "", "", f"{rate:.0f}"])
-    print_table(
-        "Generated logs: chronological 60/20/20 split, natural anomaly rate, threshold from validation normal "
-        f"sessions (conformal, alpha 0.002); streaming replica peak RSS {rss:.0f} MiB",
-        ["data set", "method", "precision", "recall", "F1", "AUPRC", "fit s", "lines/s"],
-        rows,
-    )
+    return rate, float(probe.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """Benchmark baselines over Drain3 templates (not served plugins): loglizer-style PCA / Isolation Forest
-on per-session template counts, and DeepLog (an LSTM predicting the next template).
+on per-session template counts, DeepLog (an LSTM predicting the next template; keys only, or with a
+parameter-value model), and that value model alone.
 
-Lines are parsed with Drain3 (``drain3`` from PyPI) after the usual loghub masking of block ids,
-IP addresses and numbers; templates first seen at test time share one "unseen" id.
+Lines are parsed with Drain3 (``drain3`` from PyPI) with its default tree settings (depth 4,
+similarity 0.4) after the masking its documentation recommends for loghub logs (block ids, IP
+addresses, hex and plain numbers); templates first seen at test time share one "unseen" id.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 
 from services.logs.text import session_lines
 
-__all__ = ["DeepLog", "DrainTemplates", "TemplateCountModel"]
+__all__ = ["DeepLog", "DrainTemplates", "TemplateCountModel", "ValueModel"]
 
 _HEADER = re.compile(r"^(?:\S*\d\S*\s+)+")
 
@@ -46,7 +48,23 @@ class DrainTemplates:
                 cluster = self.miner.add_log_message(_HEADER.sub("", line, count=1))["cluster_id"]
                 ids.append(self.ids.setdefault(cluster, len(self.ids) + 1))
             out.append(np.array(ids, np.int64))
+        self.templates = {self.ids[c.cluster_id]: c.get_template() for c in self.miner.drain.clusters
+                          if c.cluster_id in self.ids}
         return out
+
+    def numbers(self, template_id: int, line: str) -> np.ndarray:
+        """The numeric parameters ``(P,)`` float64 of a line under its template (empty when none match)."""
+        template = self.templates.get(template_id)
+        if template is None:
+            return np.zeros(0)
+        found = self.miner.extract_parameters(template, _HEADER.sub("", line, count=1), exact_matching=False)
+        values = []
+        for parameter in found or []:
+            try:
+                values.append(float(parameter.value))
+            except ValueError:
+                continue
+        return np.array(values, np.float64)
 
     def transform(self, sessions: np.ndarray) -> list[np.ndarray]:
         """Dense template ids per session; lines matching no training template get 0."""
@@ -66,16 +84,20 @@ class DrainTemplates:
 
 
 class TemplateCountModel:
-    """loglizer-style: TF-IDF-weighted template count vectors per session → PCA residual or Isolation Forest."""
+    """loglizer-style: TF-IDF-weighted template count vectors per session → PCA residual or Isolation Forest.
 
-    def __init__(self, kind: str = "pca", seed: int = 0) -> None:
-        self.kind, self.seed = kind, seed
+    Column 0 counts lines of *rare* templates: unseen in training, or seen in fewer than ``rare`` of the
+    training sessions. It varies in training (so Isolation Forest can split on it, unlike a column that
+    is zero on every training session) and a template first seen at test time lands in it.
+    """
+
+    def __init__(self, kind: str = "pca", seed: int = 0, rare: float = 0.01) -> None:
+        self.kind, self.seed, self.rare = kind, seed, rare
 
     def _counts(self, ids: list[np.ndarray]) -> np.ndarray:
         counts = np.zeros((len(ids), self.templates.size))
         for row, session in enumerate(ids):
-            np.add.at(counts[row], session, 1.0)
-        counts[:, 0] *= 10.0  # an unseen template is itself suspicious
+            np.add.at(counts[row], self.column[session], 1.0)
         return counts * self.idf
 
     def fit(self, sessions: np.ndarray) -> TemplateCountModel:
@@ -88,6 +110,8 @@ class TemplateCountModel:
         present = np.zeros(self.templates.size)
         for session in ids:
             present[np.unique(session)] += 1
+        self.column = np.where(present < max(2.0, self.rare * len(ids)), 0, np.arange(self.templates.size))
+        present[0] = sum(bool((self.column[s] == 0).any()) for s in ids)
         self.idf = np.log((len(ids) + 1) / (present + 1)) + 1.0
         x = self._counts(ids)
         self.mean = x.mean(0)
@@ -107,12 +131,58 @@ class TemplateCountModel:
         return -self.model.score_samples(x)
 
 
+class ValueModel:
+    """DeepLog's parameter-value model without its per-key LSTM: per template and parameter position, a
+    Gaussian over the training values; a line's score is its largest ``|z|``, a session's its highest line
+    (lines of unseen templates, or with another number of parameters, score 0: the key model covers them)."""
+
+    def __init__(self, templates: DrainTemplates | None = None) -> None:
+        self.templates = templates
+
+    def fit(self, sessions: np.ndarray, ids: list[np.ndarray] | None = None) -> ValueModel:
+        """Fit on normal sessions ``(n,)`` (``ids``: their template ids when the templates are shared)."""
+        if self.templates is None or ids is None:
+            self.templates = DrainTemplates()
+            ids = self.templates.fit(sessions)
+        values: dict[tuple[int, int], list[np.ndarray]] = {}
+        for session, keys in zip(sessions, ids, strict=True):
+            for line, key in zip(session_lines(session), keys.tolist(), strict=True):
+                numbers = self.templates.numbers(key, line)
+                values.setdefault((key, len(numbers)), []).append(numbers)
+        self.stats = {k: (np.mean(v, 0), np.std(v, 0) + 1e-6 + 0.01 * np.abs(np.mean(v, 0)))
+                      for k, v in values.items() if k[1]}
+        return self
+
+    def line_scores(self, sessions: np.ndarray, ids: list[np.ndarray]) -> list[np.ndarray]:
+        """Per session ``(L,)`` largest ``|z|`` of each line's numeric parameters."""
+        out = []
+        for session, keys in zip(sessions, ids, strict=True):
+            scores = []
+            for line, key in zip(session_lines(session), keys.tolist(), strict=True):
+                numbers = self.templates.numbers(key, line)
+                stats = self.stats.get((key, len(numbers)))
+                scores.append(float(np.max(np.abs(numbers - stats[0]) / stats[1])) if stats else 0.0)
+            out.append(np.array(scores))
+        return out
+
+    def score(self, sessions: np.ndarray) -> np.ndarray:
+        """Session scores ``(n,)``."""
+        scores = self.line_scores(sessions, self.templates.transform(sessions))
+        return np.array([s.max() if len(s) else 0.0 for s in scores])
+
+
 class DeepLog:
     """DeepLog: an LSTM over the last ``history`` template ids predicts the next; a session's score is its
-    highest next-template surprisal ``-log p`` (the paper flags templates outside the top-g)."""
+    highest next-template surprisal ``-log p`` (the paper flags templates outside the top-g).
 
-    def __init__(self, history: int = 10, hidden: int = 64, epochs: int = 4, seed: int = 0) -> None:
-        self.history, self.hidden, self.epochs, self.seed = history, hidden, epochs, seed
+    ``values=True`` adds the parameter-value model (:class:`ValueModel`, a Gaussian per key and
+    parameter rather than the paper's per-key LSTM): a line's score is the larger of its key surprisal
+    and its value ``|z|``, each divided by its 99th percentile over the training lines.
+    """
+
+    def __init__(self, history: int = 10, hidden: int = 64, epochs: int = 4, seed: int = 0,
+                 values: bool = False) -> None:
+        self.history, self.hidden, self.epochs, self.seed, self.values = history, hidden, epochs, seed, values
 
     def _windows(self, ids: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(history windows (N, h), next ids (N,), session of each window (N,)), padded with a start id."""
@@ -132,7 +202,8 @@ class DeepLog:
         from torch import nn
 
         self.templates = DrainTemplates()
-        x, y, _ = self._windows(self.templates.fit(sessions))
+        ids = self.templates.fit(sessions)
+        x, y, _ = self._windows(ids)
         generator = torch.Generator().manual_seed(self.seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
@@ -148,21 +219,33 @@ class DeepLog:
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
+        if self.values:
+            self.value_model = ValueModel(self.templates).fit(sessions, ids)
+            self.scales = (float(np.quantile(self._surprisal(x, y), 0.99)) or 1.0,
+                           float(np.quantile(np.concatenate(self.value_model.line_scores(sessions, ids)), 0.99)) or 1.0)
         return self
 
     def _logits(self, x):  # type: ignore[no-untyped-def]
         hidden, _ = self.lstm(self.embed(x))
         return self.out(hidden[:, -1])
 
-    def score(self, sessions: np.ndarray) -> np.ndarray:
-        """Session scores ``(n,)``: the highest ``-log p(next template)`` over the session's lines."""
+    def _surprisal(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         import torch
 
-        x, y, owner = self._windows(self.templates.transform(sessions))
         with torch.no_grad():
             logp = torch.cat([torch.log_softmax(self._logits(torch.from_numpy(x[i:i + 4096])), -1)
                               for i in range(0, len(x), 4096)])
-        surprisal = -logp[torch.arange(len(y)), torch.from_numpy(y)].numpy()
+        return -logp[torch.arange(len(y)), torch.from_numpy(y)].numpy()
+
+    def score(self, sessions: np.ndarray) -> np.ndarray:
+        """Session scores ``(n,)``: the highest line score (``-log p(next template)``, or with ``values`` the
+        larger of the scaled key and value scores) over the session's lines."""
+        ids = self.templates.transform(sessions)
+        x, y, owner = self._windows(ids)
+        surprisal = self._surprisal(x, y)
+        if self.values:
+            value = np.concatenate(self.value_model.line_scores(sessions, ids))
+            surprisal = np.maximum(surprisal / self.scales[0], value / self.scales[1])
         scores = np.full(len(sessions), -np.inf)
         np.maximum.at(scores, owner, surprisal)
         return scores

@@ -9,6 +9,7 @@ consecutive lines (a window is anomalous when any line is).
 from __future__ import annotations
 
 import csv
+import gzip
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,16 +20,20 @@ from services.core.errors import InvalidInputError
 from services.logs.text import join_sessions
 
 __all__ = [
+    "DPKG_SAMPLE",
     "HDFS_BLOCK_PATTERN",
     "LogDataset",
     "generated_bgl",
     "generated_hdfs",
     "load_bgl",
+    "load_dpkg",
     "load_hdfs",
     "load_thunderbird",
 ]
 
 HDFS_BLOCK_PATTERN = r"(blk_-?\d+)"
+DPKG_SAMPLE = Path(__file__).parent / "samples" / "dpkg.log.gz"
+"""A real ``/var/log/dpkg.log`` (Debian 12 image building this suite: 5,898 lines, 811 package-day sessions)."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,27 @@ def load_bgl(path: str | Path, window_lines: int = 20) -> LogDataset:
 def load_thunderbird(path: str | Path, window_lines: int = 20) -> LogDataset:
     """loghub Thunderbird: the same layout as BGL (label first), windows of ``window_lines`` lines."""
     return _load_labelled_lines(path, window_lines, Path(path).stem)
+
+
+def load_dpkg(path: str | Path = DPKG_SAMPLE) -> LogDataset:
+    """A dpkg log (``/var/log/dpkg.log``, plain or ``.gz``) as sessions of one package on one day, all labels 0.
+
+    Lines are ``date time action package ...`` or ``date time status state package version``; a session
+    is every line about one package (``name:arch``) on one day, as an operator reviews an upgrade;
+    run-level lines (``startup archives unpack``) name no package and are left out.
+    """
+    opener = gzip.open if str(path).endswith(".gz") else open
+    groups: dict[str, list[str]] = {}
+    with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
+        for raw in handle:
+            fields = raw.split()
+            if len(fields) < 4 or fields[2] == "startup":
+                continue
+            package = fields[4] if fields[2] == "status" and len(fields) > 4 else fields[3]
+            groups.setdefault(f"{fields[0]} {package}", []).append(raw.rstrip("\r\n"))
+    if not groups:
+        raise InvalidInputError(f"{path}: no dpkg lines (expected 'date time action package ...')")
+    return _from_groups(Path(path).name.split(".")[0], groups, {})
 
 
 def generated_hdfs(n_sessions: int = 2000, anomaly_rate: float = 0.03, seed: int = 0) -> LogDataset:

@@ -52,6 +52,20 @@ class ContraLogConfig(DetectorConfig):
         0.5, ge=0.0, description="Weight of the repetition score (a message's run length against its normal "
         "longest run); the session score is the larger of it and the line-based score. 0 = off."
     )
+    fields: bool = Field(
+        True, description="Model variable fields: words of open slots reach the encoder as their kind (a new "
+        "package or host name is not a new message), and each line gets a field score (novelty of value, kind "
+        "and magnitude per slot) beside the sequence and message scores."
+    )
+    open_slot: float = Field(
+        0.1, gt=0.0, lt=1.0, description="A slot is open (variable) when a new value is expected there with at "
+        "least this probability (Witten-Bell over training lines)."
+    )
+    targets: Literal["skeleton", "coarse"] = Field(
+        "skeleton", description="Prediction targets that count as the same message: skeleton (the field model's "
+        "variable words as '*'; needs fields) or coarse (digits zeroed, zero runs cut to one)."
+    )
+    field_weight: float = Field(1.0, ge=0.0, description="Weight of the field score in 'combined' (0 = off).")
     strip_numeric_prefix: bool = Field(
         True, description="Drop leading whitespace-separated fields that contain a digit (timestamps, ids)."
     )

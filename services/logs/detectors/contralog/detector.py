@@ -23,6 +23,7 @@ from services.core.contract import Detector, InputSpec, StreamState
 from services.core.errors import InvalidInputError
 from services.logs.detectors.contralog import stream
 from services.logs.detectors.contralog.config import ContraLogConfig
+from services.logs.detectors.contralog.fields import FieldModel
 from services.logs.detectors.contralog.model import MessageEncoder, ProjectionEncoder, SequenceEncoder
 from services.logs.detectors.contralog.scoring import (
     contrastive_surprisal,
@@ -37,6 +38,7 @@ from services.logs.detectors.contralog.scoring import (
     session_score,
 )
 from services.logs.detectors.contralog.tokenizer import (
+    ZERO_MARK,
     BpeTokenizer,
     coarse_form,
     numeric_class,
@@ -51,6 +53,8 @@ from services.logs.text import session_lines
 __all__ = ["ContraLogConfig", "ContraLogDetector"]
 
 MEMORY_POOL = 20_000
+FIELD_SCALE_FLOOR = 1.0  # nats: a field score must pass the normal median by a factor e per unit
+ZERO_WORDS = frozenset({ZERO_MARK, f"-{ZERO_MARK}", f"+{ZERO_MARK}"})
 
 
 class ContraLogDetector(Detector):
@@ -71,7 +75,8 @@ class ContraLogDetector(Detector):
         self.zero_forms_: set[int] = set()
         self.repeat_forms_ = np.zeros(0, np.int64)  # coarse ids (sorted) with their normal longest run:
         self.repeat_stats_ = np.zeros((0, 2), np.float64)  # (median, scale) per form
-        self.scales_ = np.array([0.0, 1.0, 0.0, 1.0])  # sequence median, scale; message median, scale
+        self.fields_: FieldModel | None = None
+        self.scales_ = np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0])  # (median, scale) of sequence, message, field
 
     # -- input ------------------------------------------------------------------------------
     def input_spec(self) -> InputSpec:
@@ -95,8 +100,13 @@ class ContraLogDetector(Detector):
         return out
 
     # -- messages → embeddings ------------------------------------------------------------------
+    def _stripped(self, lines: list[str]) -> list[str]:
+        return [strip_prefix(line) for line in lines] if self.config.strip_numeric_prefix else list(lines)
+
     def _messages(self, lines: list[str]) -> list[str]:
-        out = [strip_prefix(line) for line in lines] if self.config.strip_numeric_prefix else list(lines)
+        out = self._stripped(lines)
+        if self.fields_ is not None:
+            out = [self.fields_.normalise(m) for m in out]
         if self.config.digits == "class":
             return [self._zero_class(numeric_class(m)) for m in out]
         return [zero_digits(m) for m in out] if self.config.digits == "zero" else out
@@ -117,9 +127,13 @@ class ContraLogDetector(Detector):
                for lines in sessions]
         return list(lookup), ids
 
-    @staticmethod
-    def _coarse(texts: list[str]) -> Tensor:
-        """Coarse-form ids ``(U,)`` int64 of unique messages (same id = same prediction target)."""
+    def _coarse(self, texts: list[str]) -> Tensor:
+        """Coarse-form ids ``(U,)`` int64 of unique messages (same id = same prediction target): with a field
+        model, the message's skeleton (variable words as ``*``, a zero-class number kept), else its
+        :func:`coarse_form`."""
+        if self.fields_ is not None and self.config.targets == "skeleton":
+            return torch.tensor([stream.key_hash(self.fields_.skeleton(t, ZERO_WORDS)) for t in texts],
+                                dtype=torch.long)
         return torch.tensor([stream.key_hash(coarse_form(t)) for t in texts], dtype=torch.long)
 
     def _features(self, texts: list[str]) -> Tensor:
@@ -161,7 +175,9 @@ class ContraLogDetector(Detector):
         sessions = [session_lines(s) for s in data]
         n_stats = int(len(sessions) * cfg.stats_fraction) if len(sessions) >= 20 else 0
         fit_part = sessions[: len(sessions) - n_stats]
-        self.zero_forms_ = set()
+        self.zero_forms_, self.fields_ = set(), None
+        if cfg.fields:
+            self.fields_ = FieldModel(cfg.open_slot).fit(m for lines in fit_part for m in self._stripped(lines))
         texts, ids = self._index(fit_part)
         if cfg.digits == "class":
             self.zero_forms_ = {stream.key_hash(coarse_form(unmark_zero(t))) for t in texts if zero_marked(t)}
@@ -192,8 +208,11 @@ class ContraLogDetector(Detector):
             picked = torch.randperm(len(embeddings), generator=generator)[:MEMORY_POOL]
             chosen = picked[greedy_k_center(embeddings[picked], cfg.memory_size, generator)]
             self.memory_, self.memory_coarse_ = embeddings[chosen].clone(), coarse[chosen].clone()
-        seq, msg, _ = self._raw_distances(sessions[len(fit_part):] or fit_part)
-        self.scales_ = np.array([*robust_scale(torch.cat(seq)), *novel_scale(torch.cat(msg))])
+        held_out = sessions[len(fit_part):] or fit_part
+        seq, msg, _ = self._raw_distances(held_out)
+        field = torch.from_numpy(np.concatenate([self.field_scores(lines) for lines in held_out]))
+        self.scales_ = np.array([*robust_scale(torch.cat(seq)), *novel_scale(torch.cat(msg)),
+                                *robust_scale(field, FIELD_SCALE_FLOOR)])
         return {
             "n_sessions": len(sessions), "n_lines": int(sum(len(s) for s in sessions)),
             "unique_messages": len(texts), "stats_sessions": n_stats, "final_loss": round(loss, 5),
@@ -220,16 +239,25 @@ class ContraLogDetector(Detector):
         return contrastive_surprisal(predictions, targets, target_coarse, self.memory_, self.memory_coarse_,
                                      self.config.temperature)
 
-    def combine(self, sequence: np.ndarray, message: np.ndarray) -> np.ndarray:
-        """Line scores from raw sequence and message distances (same shape); see ``score_mode``."""
-        m0, s0, m1, s1 = self.scales_
+    def field_scores(self, lines: list[str]) -> np.ndarray:
+        """Raw field scores ``(L,)`` of raw lines (zeros without a field model)."""
+        if self.fields_ is None:
+            return np.zeros(len(lines))
+        return self.fields_.scores(self._stripped(lines))
+
+    def combine(self, sequence: np.ndarray, message: np.ndarray, field: np.ndarray) -> np.ndarray:
+        """Line scores from raw sequence, message and field scores (same shape); see ``score_mode``."""
+        m0, s0, m1, s1, m2, s2 = self.scales_
         z_seq, z_msg = (sequence - m0) / s0, (message - m1) / s1
         mode = self.config.score_mode
         if mode == "sequence":
             return z_seq
         if mode == "message":
             return z_msg
-        return np.maximum(z_seq, self.config.message_weight * z_msg)
+        out = np.maximum(z_seq, self.config.message_weight * z_msg)
+        if self.fields_ is not None and self.config.field_weight > 0:
+            out = np.maximum(out, self.config.field_weight * (field - m2) / s2)
+        return out
 
     def repeat_score(self, coarse: np.ndarray, runs: np.ndarray) -> np.ndarray:
         """Per line ``(L,)`` repetition scores (see :func:`repeat_scores`)."""
@@ -246,10 +274,12 @@ class ContraLogDetector(Detector):
         return (sequence - self.scales_[0]) / self.scales_[1]
 
     def _line_scores(self, batch: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-        sequence, message, coarse = self._raw_distances([session_lines(s) for s in batch])
+        raw = [session_lines(s) for s in batch]
+        sequence, message, coarse = self._raw_distances(raw)
         lines, sessions = [], []
-        for seq, msg, ids in zip(sequence, message, coarse, strict=True):
-            line = self.combine(seq[:-1].numpy().astype(np.float64), msg.numpy().astype(np.float64))
+        for seq, msg, ids, text in zip(sequence, message, coarse, raw, strict=True):
+            line = self.combine(seq[:-1].numpy().astype(np.float64), msg.numpy().astype(np.float64),
+                                self.field_scores(text))
             lines.append(line.astype(np.float32))
             top = np.sort(line)[::-1]
             repeat = self.repeat_score(ids, run_lengths(ids))
@@ -304,6 +334,8 @@ class ContraLogDetector(Detector):
                      repeat_stats=self.repeat_stats_.astype(np.float64))
         if self.tokenizer_ is not None:
             state["tokenizer_json"] = self.tokenizer_.to_array()
+        if self.fields_ is not None:
+            state["fields_json"] = self.fields_.to_array()
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
@@ -315,7 +347,8 @@ class ContraLogDetector(Detector):
                                     if k.startswith(prefix)})
         self.memory_ = torch.from_numpy(state["memory"].copy())
         self.memory_coarse_ = torch.from_numpy(state["memory_coarse"].copy())
-        self.scales_ = state["scales"].astype(np.float64)
+        self.scales_ = np.concatenate([state["scales"].astype(np.float64), [0.0, 1.0]])[:6]
+        self.fields_ = FieldModel.from_array(state["fields_json"]) if "fields_json" in state else None
         self.zero_forms_ = {int(v) for v in state.get("zero_forms", np.zeros(0, np.int64))}
         self.repeat_forms_ = state.get("repeat_forms", np.zeros(0, np.int64)).astype(np.int64)
         self.repeat_stats_ = state.get("repeat_stats", np.zeros((0, 2))).astype(np.float64).reshape(-1, 2)

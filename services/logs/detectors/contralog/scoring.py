@@ -78,16 +78,16 @@ def novel_scale(distances: Tensor, min_count: int = 20) -> tuple[float, float]:
     return median, max(float(torch.quantile(novel.double(), 0.99)) - median, 1e-2)
 
 
-def robust_scale(values: Tensor) -> tuple[float, float]:
+def robust_scale(values: Tensor, floor: float = 1e-2) -> tuple[float, float]:
     """(median, scale) of normal scores: scaled scores put the normal 99th percentile near 1.
 
-    The scale is ``q99 − median``, but at least a third of ``q99.9 − median`` and 0.01, so a score
+    The scale is ``q99 − median``, but at least a third of ``q99.9 − median`` and ``floor``, so a score
     that is almost always 0 (messages seen in training) does not turn tiny distances into huge scores.
     """
     values = values.double()
     median = float(values.median())
     q99, q999 = (float(torch.quantile(values, q)) for q in (0.99, 0.999))
-    return median, max(q99 - median, (q999 - median) / 3.0, 1e-2)
+    return median, max(q99 - median, (q999 - median) / 3.0, floor)
 
 
 def greedy_k_center(points: Tensor, k: int, generator: torch.Generator) -> Tensor:

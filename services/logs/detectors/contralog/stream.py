@@ -77,16 +77,17 @@ def step(det: ContraLogDetector, points: np.ndarray, state: StreamState) -> tupl
     rounds = _rounds(hashes, lines)
     for r in range(int(rounds.max()) + 1 if len(rounds) else 0):
         rows = np.flatnonzero(rounds == r)
-        state = _round(det, rows, hashes, row_message, (embeddings, coarse, message), state, scores)
+        state = _round(det, rows, hashes, row_message, (embeddings, coarse, message, lines), state, scores)
     return scores, state
 
 
 def _round(det, rows, hashes, row_message, messages, state, scores):  # type: ignore[no-untyped-def]
     """One pass over sessions with at most one close each (a close comes after their lines).
 
-    ``messages`` = (embeddings ``(U, d)``, coarse ids ``(U,)``, message-only distances ``(U,)``).
+    ``messages`` = (embeddings ``(U, d)``, coarse ids ``(U,)``, message-only distances ``(U,)``, raw lines
+    ``(k,)`` of all rows).
     """
-    net, (embeddings, coarse, message) = det.net_, messages
+    net, (embeddings, coarse, message, raw) = det.net_, messages
     groups: dict[int, tuple[list[int], list[int]]] = {}
     for row in rows.tolist():
         lines_of, closes_of = groups.setdefault(int(hashes[row]), ([], []))
@@ -117,7 +118,8 @@ def _round(det, rows, hashes, row_message, messages, state, scores):  # type: ig
             index = [row_message[r] for r in line_rows]
             targets = embeddings[index]
             seq = det.distance(predictions[j, : len(line_rows)], targets, coarse[index]).numpy().astype(np.float64)
-            line = det.combine(seq, message[[row_message[r] for r in line_rows]])
+            line = det.combine(seq, message[[row_message[r] for r in line_rows]],
+                               det.field_scores([str(raw[r]) for r in line_rows]))
             scores[line_rows] = line
             top = sorted([float(state["best"][slot]), float(state["second"][slot]), *line.tolist()])[::-1]
             state["best"][slot], state["second"][slot] = top[0], top[1]

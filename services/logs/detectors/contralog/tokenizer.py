@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["BpeTokenizer", "coarse_form", "numeric_class", "strip_prefix", "unmark_zero", "zero_digits", "zero_marked"]
+__all__ = ["ZERO_MARK", "BpeTokenizer", "coarse_form", "numeric_class", "strip_prefix", "unmark_zero", "zero_digits",
+           "zero_marked"]
 
 _NUMERIC_FIELD = re.compile(r"^(?:\S*\d\S*\s+)+")
 _VARIABLE_WORD = re.compile(r"[^\s/:=,()\[\]]*\d[^\s/:=,()\[\]]*")
