@@ -51,6 +51,11 @@ class CometConfig(DetectorConfig):
         0.1, ge=0.0, le=1.0,
         description="After each adaptation, this share of the drift from the fitted codebook/adapter is undone.",
     )
+    adapt_max_score: float | None = Field(
+        3.0,
+        description="A window holding a point score above this (training median + this many IQRs) is not "
+        "adapted on, so anomalies are not absorbed; None adapts on every window.",
+    )
     temperature: float = Field(0.5, gt=0.0, description="InfoNCE temperature (relative to training errors).")
 
     @model_validator(mode="after")

@@ -197,7 +197,12 @@ class CometDetector(Detector):
         if not self.config.online_adaptation:
             return
         with torch.no_grad():
-            embeddings = self._embed(self._windows(series)[0])
+            windows = self._windows(series)[0]
+            if self.config.adapt_max_score is not None:
+                windows = windows[self._batch_window_scores(windows).amax(1) <= self.config.adapt_max_score]
+                if not len(windows):
+                    return
+            embeddings = self._embed(windows)
             for target, value in zip(self._params(), self._adapt(self._params(), embeddings), strict=True):
                 target.copy_(value)
 
@@ -246,7 +251,8 @@ class CometDetector(Detector):
             # points of the stream's first W - 1 (warm-up) score 0.0
             out.append(np.where(np.arange(count - len(chunk), count) < w - 1, 0.0, scores[0, -len(chunk) :].numpy()))
             since += len(chunk) if adapt else 0
-            if since >= self.config.adapt_every:
+            limit = self.config.adapt_max_score
+            if since >= self.config.adapt_every and (limit is None or float(scores.max()) <= limit):
                 params, since, owned = self._adapt(params, embeddings), 0, True
         new = {
             "buffer": buffer.astype(np.float32),
