@@ -84,7 +84,7 @@ def test_a_session_reopened_in_the_same_step_starts_fresh(fitted) -> None:  # ty
     rows = np.array([["k", lines[0]], ["k", lines[1]], ["k", ""], ["k", lines[0]], ["k", ""]], dtype=object)
     scores, _state = detector.stream_step(rows, detector.initial_stream_state(), False)
     alone, _ = detector.stream_step(rows[3:], detector.initial_stream_state(), False)
-    np.testing.assert_allclose(scores[3:], alone, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(scores[3:], alone, rtol=1e-4, atol=1e-4)  # float32 rounding of other batches
 
 
 @pytest.mark.parametrize(("batch", "fragment"), [

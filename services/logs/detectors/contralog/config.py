@@ -24,6 +24,10 @@ class ContraLogConfig(DetectorConfig):
     n_layers: int = Field(2, ge=1, description="Transformer layers of the sequence encoder.")
     n_heads: int = Field(4, ge=1, description="Attention heads (must divide d_model).")
     window: int = Field(16, ge=2, description="Messages each sequence-encoder layer attends to (band width).")
+    context: Literal["next", "masked"] = Field(
+        "next", description="next: each message is predicted from the ones before it (streams line by line); "
+        "masked: from the messages before and after it (a backward encoder too; whole sessions only, no streams)."
+    )
     train_steps: int = Field(600, ge=1, description="Optimiser steps.")
     batch_size: int = Field(32, ge=1, description="Session crops per step.")
     crop_len: int = Field(64, ge=2, description="Most messages per training crop.")

@@ -70,6 +70,7 @@ class ContraLogDetector(Detector):
         self.tokenizer_: BpeTokenizer | None = None
         self.encoder_: nn.Module | None = None
         self.net_: SequenceEncoder | None = None
+        self.backward_: SequenceEncoder | None = None  # context="masked": the encoder of the lines after
         self.memory_: Tensor | None = None
         self.memory_coarse_: Tensor | None = None
         self.zero_forms_: set[int] = set()
@@ -166,6 +167,9 @@ class ContraLogDetector(Detector):
                 self.encoder_ = MessageEncoder(vocab_size, cfg.d_model, cfg.max_tokens, cfg.message_layers,
                                                cfg.n_heads)
             self.net_ = SequenceEncoder(cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.window)
+            self.backward_ = None
+            if cfg.context == "masked":
+                self.backward_ = SequenceEncoder(cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.window).eval()
         self.encoder_.eval()
         self.net_.eval()
 
@@ -199,9 +203,14 @@ class ContraLogDetector(Detector):
         self.net_.train()
         coarse = self._coarse(texts)
         self.repeat_forms_, self.repeat_stats_ = run_stats([coarse.numpy()[i] for i in ids])
-        loss = train(encode, self.net_, [*self.encoder_.parameters(), *self.net_.parameters()], ids, coarse, cfg)
+        nets = [self.net_] if self.backward_ is None else [self.net_, self.backward_]
+        params = [*self.encoder_.parameters(), *(p for net in nets for p in net.parameters())]
+        for net in nets:
+            net.train()
+        loss = train(encode, self.net_, params, ids, coarse, cfg, self.backward_)
         self.encoder_.eval()
-        self.net_.eval()
+        for net in nets:
+            net.eval()
         with torch.no_grad():
             embeddings = self._embed(texts)
             generator = torch.Generator().manual_seed(cfg.seed)
@@ -229,7 +238,8 @@ class ContraLogDetector(Detector):
         with torch.no_grad():
             embeddings = self._embed(texts)
             message = nearest_distance(embeddings, self.memory_)
-            sequence = sequence_distances(self.net_, embeddings, coarse, ids, self.config.chunk_lines, self.distance)
+            sequence = sequence_distances(self.net_, embeddings, coarse, ids, self.config.chunk_lines, self.distance,
+                                          self.backward_)
         return sequence, [message[torch.from_numpy(i)] for i in ids], [coarse.numpy()[i] for i in ids]
 
     def distance(self, predictions: Tensor, targets: Tensor, target_coarse: Tensor) -> Tensor:
@@ -313,6 +323,9 @@ class ContraLogDetector(Detector):
     # -- streaming ------------------------------------------------------------------------------
     def initial_stream_state(self) -> StreamState:
         self._check_fitted()
+        if self.backward_ is not None:
+            raise InvalidInputError("this model predicts each line from both sides (context='masked'), so it needs "
+                                    "whole sessions: use Detect, or a model fitted with context='next' for streams")
         return stream.empty_state(self.net_, self.config.d_model)
 
     def stream_step(self, points: np.ndarray, state: StreamState, adapt: bool) -> tuple[np.ndarray, StreamState]:
@@ -327,6 +340,8 @@ class ContraLogDetector(Detector):
     def state_dict(self) -> dict[str, np.ndarray]:
         state = {f"encoder.{k}": v.detach().numpy().copy() for k, v in self.encoder_.state_dict().items()}
         state.update({f"net.{k}": v.detach().numpy().copy() for k, v in self.net_.state_dict().items()})
+        if self.backward_ is not None:
+            state.update({f"backward.{k}": v.detach().numpy().copy() for k, v in self.backward_.state_dict().items()})
         state.update(memory=self.memory_.numpy().copy(), memory_coarse=self.memory_coarse_.numpy().copy(),
                      scales=self.scales_.astype(np.float64),
                      zero_forms=np.array(sorted(self.zero_forms_), dtype=np.int64),
@@ -342,7 +357,10 @@ class ContraLogDetector(Detector):
         if "tokenizer_json" in state:
             self.tokenizer_ = BpeTokenizer.from_array(state["tokenizer_json"], self.config.max_tokens)
         self._build(self.tokenizer_.vocab_size if self.tokenizer_ else 0)
-        for prefix, module in (("encoder.", self.encoder_), ("net.", self.net_)):
+        modules = [("encoder.", self.encoder_), ("net.", self.net_)]
+        if self.backward_ is not None:
+            modules.append(("backward.", self.backward_))
+        for prefix, module in modules:
             module.load_state_dict({k[len(prefix):]: torch.from_numpy(v.copy()) for k, v in state.items()
                                     if k.startswith(prefix)})
         self.memory_ = torch.from_numpy(state["memory"].copy())

@@ -134,11 +134,11 @@ class FieldModel:
 
     # -- use ----------------------------------------------------------------------------------
     def normalise(self, message: str) -> str:
-        """The message with digit-free words of open slots replaced by their kind (``perl:all`` → ``a:a``);
-        words holding digits are left for the digit normalisation; whitespace runs become one space."""
-        words = message.split()
-        return " ".join(word_kind(w) if self._is_open(s) and not any(c.isdigit() for c in w) else w
-                        for s, w in self._slots(words))
+        """The message with the identifiers of open slots (words holding a letter: names, hosts, paths, ids)
+        replaced by their kind (``perl:all`` → ``a:a``, ``blk_-42`` → ``a_-0``); numbers without letters
+        are left for the digit normalisation; whitespace runs become one space."""
+        return " ".join(word_kind(w) if self._is_open(s) and _LETTERS.search(w) else w
+                        for s, w in self._slots(message.split()))
 
     def skeleton(self, message: str, keep: frozenset[str] = frozenset()) -> str:
         """The message with every variable word (holding a digit, or in an open slot) as ``*``, except the

@@ -7,12 +7,14 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F  # noqa: N812
 from torch import Tensor
 
 from services.logs.detectors.contralog.model import SequenceEncoder
 
 __all__ = ["Distance", "contrastive_surprisal", "greedy_k_center", "nearest_distance", "novel_scale",
-           "repeat_scores", "robust_scale", "run_lengths", "run_stats", "sequence_distances", "session_score"]
+           "repeat_scores", "robust_scale", "run_lengths", "run_stats", "sequence_distances", "sequence_predictions",
+           "session_score"]
 
 Distance = Callable[[Tensor, Tensor, Tensor], Tensor]
 """(predictions ``(..., d)``, actual embeddings ``(..., d)``, their coarse ids ``(...)``) → distances ``(...)``."""
@@ -23,42 +25,66 @@ EOS_COARSE = -1
 MAX_POSITIONS = 8_192  # sessions × positions per sequence-encoder pass (bounds the (P, memory) logits)
 
 
-def sequence_distances(
-    net: SequenceEncoder, embeddings: Tensor, coarse: Tensor, sessions: list[np.ndarray], chunk: int,
-    distance: Distance,
+def sequence_predictions(
+    net: SequenceEncoder, embeddings: Tensor, sessions: list[np.ndarray], chunk: int, end: bool = True,
 ) -> list[Tensor]:
-    """Per session ``(L + 1,)`` distances ``distance(predicted, actual)``: L lines, then the end of session.
+    """Per session ``(L + end, d)`` predictions of each message from the ones before it (then of ``[EOS]``).
 
-    ``sessions`` hold indices into ``embeddings`` ``(U, d)`` (coarse ids ``(U,)``); sessions are batched
-    by length and run ``chunk`` positions at a time, carrying the attention cache between chunks.
+    ``sessions`` hold indices into ``embeddings`` ``(U, d)``; sessions are batched by length and run
+    ``chunk`` positions at a time, carrying the attention cache between chunks.
     """
     order = sorted(range(len(sessions)), key=lambda i: len(sessions[i]))
     out: list[Tensor | None] = [None] * len(sessions)
-    eos, start = net.eos_target(), 0
+    start = 0
     while start < len(order):
-        end = start + 1
-        while end < len(order) and (end + 1 - start) * min(len(sessions[order[end]]) + 1, chunk) <= MAX_POSITIONS:
-            end += 1
-        group, start = order[start:end], end
-        lengths = torch.tensor([len(sessions[i]) + 1 for i in group])
+        stop = start + 1
+        while stop < len(order) and (stop + 1 - start) * min(len(sessions[order[stop]]) + 1, chunk) <= MAX_POSITIONS:
+            stop += 1
+        group, start = order[start:stop], stop
+        lengths = torch.tensor([len(sessions[i]) + int(end) for i in group])
         t = int(lengths.max())
         index = torch.full((len(group), t), -1, dtype=torch.long)
         for row, i in enumerate(group):
             index[row, : len(sessions[i])] = torch.from_numpy(sessions[i])
-        table = torch.cat([embeddings, eos[None], net.bos[None]])  # -1 → BOS, U → EOS
-        target_index = torch.where(index < 0, len(embeddings), index)
-        targets = table[target_index]  # (B, T, d): lines, then EOS
-        target_coarse = torch.cat([coarse, torch.tensor([EOS_COARSE, EOS_COARSE])])[target_index]
+        table = torch.cat([embeddings, net.bos[None]])  # -1 → BOS
         inputs = torch.cat([net.bos.expand(len(group), 1, -1), table[index[:, :-1]]], dim=1)
         cache, parts = net.empty_cache(len(group)), []
         for begin in range(0, t, chunk):
             step = (lengths - begin).clamp(0, chunk)
             predictions, cache = net(inputs[:, begin:begin + chunk], cache, step)
-            parts.append(distance(predictions, targets[:, begin:begin + chunk], target_coarse[:, begin:begin + chunk]))
-        distances = torch.cat(parts, dim=1)
+            parts.append(predictions)
+        predictions = torch.cat(parts, dim=1)
         for row, i in enumerate(group):
-            out[i] = distances[row, : int(lengths[row])]
+            out[i] = predictions[row, : int(lengths[row])]
     return out  # type: ignore[return-value]
+
+
+def sequence_distances(
+    net: SequenceEncoder, embeddings: Tensor, coarse: Tensor, sessions: list[np.ndarray], chunk: int,
+    distance: Distance, backward: SequenceEncoder | None = None,
+) -> list[Tensor]:
+    """Per session ``(L + 1,)`` distances ``distance(predicted, actual)``: L lines, then the end of session.
+
+    ``sessions`` hold indices into ``embeddings`` ``(U, d)`` (coarse ids ``(U,)``). With ``backward``
+    (two-sided context) a line's prediction is the normalised sum of the forward prediction and the
+    backward encoder's prediction from the lines after it; the end of session has only the forward one.
+    """
+    if not sessions:
+        return []
+    forward = sequence_predictions(net, embeddings, sessions, chunk)
+    if backward is not None:
+        after = sequence_predictions(backward, embeddings, [s[::-1].copy() for s in sessions], chunk, end=False)
+        forward = [torch.cat([F.normalize(f[:-1] + a.flip(0), dim=-1), f[-1:]]) for f, a in zip(forward, after,
+                                                                                              strict=True)]
+    lengths = [len(s) + 1 for s in sessions]
+    eos_index = len(embeddings)
+    index = torch.from_numpy(np.concatenate([np.append(s, eos_index) for s in sessions]))
+    targets = torch.cat([embeddings, net.eos_target()[None]])[index]
+    target_coarse = torch.cat([coarse, torch.tensor([EOS_COARSE])])[index]
+    predictions = torch.cat(forward)
+    parts = [distance(predictions[i:i + MAX_POSITIONS], targets[i:i + MAX_POSITIONS],
+                      target_coarse[i:i + MAX_POSITIONS]) for i in range(0, len(predictions), MAX_POSITIONS)]
+    return list(torch.cat(parts).split(lengths))
 
 
 def nearest_distance(embeddings: Tensor, memory: Tensor, chunk: int = 4096) -> Tensor:
