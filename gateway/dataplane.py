@@ -58,6 +58,8 @@ class UpstreamError(PolyadError):
         super().__init__(message, field)
         self.grpc_code = code
         self.http_status = HTTP_STATUS_BY_CODE.get(code, 500)
+        if code is grpc.StatusCode.RESOURCE_EXHAUSTED and field:  # a named field over a size limit, not overload
+            self.http_status = 413
 
 
 class DataPlane:

@@ -9,7 +9,7 @@ from google.protobuf.message import Message
 from starlette.datastructures import UploadFile
 
 from polyad.gateway.v1 import gateway_pb2
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 
 __all__ = ["is_multipart", "read_upload", "unpack_answer"]
 
@@ -37,7 +37,7 @@ async def read_upload(request: Request, limit: int, too_big: str, empty: str, fi
     else:
         data, name = await request.body(), ""
     if len(data) > limit:
-        raise InvalidInputError(too_big.format(limit=limit), field)
+        raise LimitExceededError(too_big.format(limit=limit), field)
     if not (data.strip() if text else data):
         raise InvalidInputError(empty, field)
     return data, name

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from polyad.common.v1 import common_pb2
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 
 __all__ = ["DEFAULT_MAX_BYTES", "DTYPES", "from_numpy", "to_numpy"]
 
@@ -61,7 +61,7 @@ def to_numpy(
     dtype = DTYPES[tensor.dtype]
     expected = math.prod(shape) * dtype.itemsize
     if expected > max_bytes:
-        raise InvalidInputError(f"{field}: {expected} bytes exceeds the limit of {max_bytes} bytes", field)
+        raise LimitExceededError(f"{field}: {expected} bytes exceeds the limit of {max_bytes} bytes", field)
     if len(tensor.data) != expected:
         raise InvalidInputError(
             f"{field}: shape {list(shape)} of {DataType.Name(tensor.dtype)} needs {expected} bytes, "

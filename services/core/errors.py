@@ -1,6 +1,7 @@
 """One set of exceptions, mapped to gRPC and HTTP status codes in one place (as KServe's errors.py).
 
-Invalid input → INVALID_ARGUMENT / 400, not ready → UNAVAILABLE / 503, unknown model →
+Invalid input → INVALID_ARGUMENT / 400, input over a size limit → RESOURCE_EXHAUSTED / 413 (the message
+states the limit, the detail names the field), not ready → UNAVAILABLE / 503, unknown model →
 NOT_FOUND / 404, unauthenticated → UNAUTHENTICATED / 401, anything else → INTERNAL / 500
 with a generic message (the original exception stays chained for the logs).
 """
@@ -12,6 +13,7 @@ import grpc
 __all__ = [
     "ERROR_DETAIL_KEY",
     "InvalidInputError",
+    "LimitExceededError",
     "ModelNotFoundError",
     "NotReadyError",
     "OverloadedError",
@@ -40,6 +42,20 @@ class InvalidInputError(PolyadError, ValueError):
 
     grpc_code = grpc.StatusCode.INVALID_ARGUMENT
     http_status = 400
+
+
+class LimitExceededError(InvalidInputError):
+    """The request is larger than a configured limit (bytes, points, images, lines, nodes…).
+
+    RESOURCE_EXHAUSTED / 413 rather than INVALID_ARGUMENT: the input is well formed, just too big for
+    this deployment. ``field`` is required, so the gateway can tell it from overload (429, no field).
+    """
+
+    grpc_code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    http_status = 413
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message, field or "request")
 
 
 class NotReadyError(PolyadError):

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 from services.hyperspectral.loaders import Cube, read_envi, read_mat, read_npy
 
 __all__ = ["SUPPORTED", "decode_upload", "encode_npy"]
@@ -29,7 +29,7 @@ def _write_zip(data: bytes, folder: Path, max_bytes: int) -> Path:
         raise InvalidInputError(f"the upload is not a valid zip; expected {SUPPORTED}", "file") from error
     members = [m for m in archive.infolist() if not m.is_dir()]
     if len(members) > _MAX_ZIP_MEMBERS or sum(m.file_size for m in members) > max_bytes:
-        raise InvalidInputError(f"the zip is too large (at most {_MAX_ZIP_MEMBERS} files, {max_bytes} bytes)", "file")
+        raise LimitExceededError(f"the zip is too large (at most {_MAX_ZIP_MEMBERS} files, {max_bytes} bytes)", "file")
     for member in members:
         name = PurePosixPath(member.filename).name
         if not name or name.startswith("."):
@@ -47,7 +47,7 @@ def decode_upload(data: bytes, filename: str, variable: str | None = None, map_v
     if not data:
         raise InvalidInputError("the upload is empty", "file")
     if len(data) > max_bytes:
-        raise InvalidInputError(f"the upload has {len(data)} bytes; at most {max_bytes} are accepted", "file")
+        raise LimitExceededError(f"the upload has {len(data)} bytes; at most {max_bytes} are accepted", "file")
     suffix = Path(filename or "").suffix.lower()
     if suffix not in (".mat", ".npy", ".zip"):
         raise InvalidInputError(f"unknown file type {suffix or '(none)'!r}; expected {SUPPORTED}", "file")

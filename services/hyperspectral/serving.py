@@ -15,7 +15,7 @@ from polyad.common.v1 import common_pb2
 from polyad.hyperspectral.v1 import hyperspectral_pb2 as pb
 from services.core.calibration import Rule, simes
 from services.core.codecs import to_numpy
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 
 __all__ = ["DecodedCube", "check_cube", "composite_bands", "decode_cube", "overlay_png", "scene_p_value", "split_rows"]
 
@@ -45,7 +45,7 @@ async def decode_cube(cube: pb.Cube, max_tensor_bytes: int, max_upload_bytes: in
         name = f"{field}.file"
         upload = cube.file
         if len(upload.content) > max_upload_bytes:
-            raise InvalidInputError(f"{name}: the upload has {len(upload.content)} bytes; at most {max_upload_bytes} "
+            raise LimitExceededError(f"{name}: the upload has {len(upload.content)} bytes; at most {max_upload_bytes} "
                                     "are accepted", name)
         from services.hyperspectral.codec import decode_upload
 
@@ -69,7 +69,7 @@ def check_cube(cube: DecodedCube, max_pixels: int, bands: int | None = None) -> 
     if h * w == 0 or b == 0:
         raise InvalidInputError(f"{name}: the cube is empty (shape {list(array.shape)})", name)
     if h * w > max_pixels:
-        raise InvalidInputError(f"{name}: the cube has {h * w} pixels ({h}×{w}); at most {max_pixels} are accepted",
+        raise LimitExceededError(f"{name}: the cube has {h * w} pixels ({h}×{w}); at most {max_pixels} are accepted",
                                 name)
     if bands is not None and b != bands:
         raise InvalidInputError(f"{name}: the cube has {b} bands; the model expects {bands} (its input band count "

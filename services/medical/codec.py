@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 from services.medical.volume import MedicalVolume, canonicalise
 
 __all__ = ["DecodeLimits", "decode_tensor", "decode_upload", "detect_format"]
@@ -55,8 +55,8 @@ def _check_volume(volume: MedicalVolume, name: str, limits: DecodeLimits) -> Med
     if 0 in shape:
         raise InvalidInputError(f"{name} is zero-size (shape {shape}); expected at least one voxel per axis")
     if volume.data.size > limits.max_voxels or shape[2] > limits.max_slices:
-        raise InvalidInputError(f"{name} has shape {shape} ({volume.data.size} voxels); the limits are "
-                                f"{limits.max_voxels} voxels and {limits.max_slices} slices")
+        raise LimitExceededError(f"{name} has shape {shape} ({volume.data.size} voxels); the limits are "
+                                f"{limits.max_voxels} voxels and {limits.max_slices} slices", name)
     if not np.isfinite(volume.data).all():
         bad = int((~np.isfinite(volume.data)).sum())
         raise InvalidInputError(f"{name} has {bad} NaN or infinite values; expected finite intensities")
@@ -71,7 +71,7 @@ def decode_upload(data: bytes, filename: str = "", limits: DecodeLimits | None =
     if not data:
         raise InvalidInputError(f"{label} is empty (zero bytes); expected {FORMATS}", name)
     if len(data) > limits.max_bytes:
-        raise InvalidInputError(f"{label} is {len(data)} bytes; the limit is {limits.max_bytes}", name)
+        raise LimitExceededError(f"{label} is {len(data)} bytes; the limit is {limits.max_bytes}", name)
     kind = detect_format(data, filename)
     try:
         if kind in ("dicom", "zip"):

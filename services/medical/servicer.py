@@ -18,7 +18,7 @@ from grpc import aio
 from polyad.medical.v1 import medical_pb2 as pb
 from polyad.medical.v1 import medical_pb2_grpc as pb_grpc
 from services.core.codecs import from_numpy, to_numpy
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 from services.core.responses import decisions_proto, policy_from_proto
 from services.core.servicing import DomainServicer
 from services.medical.codec import DecodeLimits, decode_tensor, decode_upload
@@ -143,7 +143,7 @@ class MedicalServicer(DomainServicer, pb_grpc.MedicalServiceServicer):
         if not studies:
             raise InvalidInputError("studies is empty; expected at least one normal study", "studies")
         if len(studies) > self.settings.max_fit_studies:
-            raise InvalidInputError(f"{len(studies)} studies; the limit is {self.settings.max_fit_studies}", "studies")
+            raise LimitExceededError(f"{len(studies)} studies; the limit is {self.settings.max_fit_studies}", "studies")
         window = window_of(request.window)
         volumes = [self.decode_study(study, f"studies[{i}]") for i, study in enumerate(studies)]
         size = int(overrides.setdefault("image_size", self.settings.fit_image_size) or self.settings.fit_image_size)

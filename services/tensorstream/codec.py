@@ -12,7 +12,7 @@ from datetime import datetime
 
 import numpy as np
 
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 from services.tensorstream.batch import EventBatch, EventSchema
 
 __all__ = ["decode_jsonl", "encode_jsonl", "parse_time"]
@@ -40,7 +40,7 @@ def parse_time(value: object, where: str) -> float:
 def decode_jsonl(data: bytes, schema: EventSchema, max_bytes: int = 256 * 1024 * 1024) -> EventBatch:
     """An :class:`EventBatch` (schema order) from JSON-lines bytes; blank lines are skipped."""
     if len(data) > max_bytes:
-        raise InvalidInputError(f"upload of {len(data)} bytes exceeds the limit of {max_bytes}", "events")
+        raise LimitExceededError(f"upload of {len(data)} bytes exceeds the limit of {max_bytes}", "events")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -12,7 +12,7 @@ import numpy as np
 from polyad.common.v1 import common_pb2
 from polyad.tensorstream.v1 import tensorstream_pb2 as pb
 from services.core.codecs import from_numpy, to_numpy
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 from services.tensorstream.batch import EventBatch, EventSchema
 from services.tensorstream.codec import decode_jsonl
 from services.tensorstream.detectors.heterocomp.scoring import WindowScores
@@ -108,7 +108,7 @@ def decode_events(events: pb.Events, schema: EventSchema, field: str = "events",
             cont[:, schema.continuous.index(column.name)] = values
         batch = EventBatch(times, cat, cont, schema.categorical, schema.continuous)
     if len(batch) > max_events:
-        raise InvalidInputError(f"{field}: {len(batch)} events; the limit is {max_events}", field)
+        raise LimitExceededError(f"{field}: {len(batch)} events; the limit is {max_events}", field)
     return batch
 
 

@@ -19,7 +19,7 @@ from polyad.tensorstream.v1 import tensorstream_pb2 as pb
 from polyad.tensorstream.v1 import tensorstream_pb2_grpc as pb_grpc
 from services.core.codecs import from_numpy
 from services.core.contract import StreamState
-from services.core.errors import InvalidInputError, public_message
+from services.core.errors import InvalidInputError, LimitExceededError, public_message
 from services.core.models import LoadedModel
 from services.core.servicing import DomainServicer, RecentPValues
 from services.tensorstream.batch import EventBatch, EventSchema
@@ -114,7 +114,7 @@ class TensorStreamServicer(DomainServicer, pb_grpc.TensorStreamServiceServicer):
         if stream is not None:
             return stream
         if len(streams) >= self.settings.max_streams_per_call:
-            raise InvalidInputError(f"more than {self.settings.max_streams_per_call} streams in one call",
+            raise LimitExceededError(f"more than {self.settings.max_streams_per_call} streams in one call",
                                     "stream_id")
         model = await self.models.get(request.model)
         width, tolerance = _config(model)

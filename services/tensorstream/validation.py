@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 from services.tensorstream.batch import EventBatch, EventSchema
 
 __all__ = ["validate_events"]
@@ -34,7 +34,7 @@ def validate_events(batch: EventBatch, schema: EventSchema, tolerance: float, la
         raise InvalidInputError(f"expected an EventBatch, got {type(batch).__name__}", "events")
     n = len(batch)
     if n > max_events:
-        raise InvalidInputError(f"{n} events exceed the limit of {max_events} per request", "events")
+        raise LimitExceededError(f"{n} events exceed the limit of {max_events} per request", "events")
     times = np.asarray(batch.times)
     if times.ndim != 1:
         raise InvalidInputError(f"times has shape {list(times.shape)}; expected (n,)", "time")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 
 __all__ = ["SensorBatch", "head", "validate_batch"]
 
@@ -63,7 +63,7 @@ def validate_batch(batch: SensorBatch, n_sensors: int | None, n_features: int | 
     if n_features is not None and f != n_features:
         raise InvalidInputError(f"readings has {f} features per sensor; the model expects {n_features}", "readings")
     if t * n > max_cells:
-        raise InvalidInputError(f"readings has {t * n} cells; the limit is {max_cells}", "readings")
+        raise LimitExceededError(f"readings has {t * n} cells; the limit is {max_cells}", "readings")
     missing = None
     if batch.missing is not None:
         missing = np.asarray(batch.missing, dtype=bool)

@@ -24,7 +24,7 @@ from polyad.common.v1 import common_pb2
 from polyad.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from polyad.timeseries.v1 import timeseries_pb2, timeseries_pb2_grpc
 from services.core.codecs import from_numpy, to_numpy
-from services.core.errors import InvalidInputError, ModelNotFoundError
+from services.core.errors import InvalidInputError, LimitExceededError, ModelNotFoundError
 from services.core.server import build_server, set_serving
 from services.timeseries.series_csv import parse_series_csv
 from tests.support.loop import LoopThread
@@ -39,8 +39,9 @@ class FakeTimeSeriesUpstream(timeseries_pb2_grpc.TimeSeriesServiceServicer):
 
     It stands in for the time-series service (not for anything inside the gateway): it answers
     fixed-shape results (scores rising 0→1 over each series) and misbehaves on request, keyed by the
-    first series id: ``slow`` sleeps, ``bad`` / ``missing`` / ``busy`` fail with INVALID_ARGUMENT,
-    NOT_FOUND and RESOURCE_EXHAUSTED. It records the deadline it saw.
+    first series id: ``slow`` sleeps, ``bad`` / ``missing`` / ``busy`` / ``huge`` fail with INVALID_ARGUMENT,
+    NOT_FOUND, RESOURCE_EXHAUSTED (overload) and RESOURCE_EXHAUSTED naming a field (a size limit). It records
+    the deadline it saw.
     """
 
     def __init__(self) -> None:
@@ -55,6 +56,8 @@ class FakeTimeSeriesUpstream(timeseries_pb2_grpc.TimeSeriesServiceServicer):
             raise InvalidInputError("series[0].values: expected 1 or 2 dimensions")
         elif first == "missing":
             raise ModelNotFoundError("model 'comet' version 'v9' not found")
+        elif first == "huge":
+            raise LimitExceededError("series[0].values has 9 time steps; the limit is 8", "series[0].values")
         elif first == "busy":
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "queue full, retry later")
         alpha = request.policy.alpha or 0.01
@@ -273,6 +276,7 @@ def test_deadline_shorter_than_upstream_answer(stack: Stack) -> None:
         ("bad", grpc.StatusCode.INVALID_ARGUMENT, 400, "expected 1 or 2 dimensions"),
         ("missing", grpc.StatusCode.NOT_FOUND, 404, "version 'v9' not found"),
         ("busy", grpc.StatusCode.RESOURCE_EXHAUSTED, 429, "queue full"),
+        ("huge", grpc.StatusCode.RESOURCE_EXHAUSTED, 413, "the limit is 8"),
     ],
 )
 def test_upstream_errors_keep_code_and_message(

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 from services.medical.volume import MedicalVolume, display_to_slice
 
 __all__ = ["is_raster", "read_raster"]
@@ -36,7 +36,7 @@ def read_raster(data: bytes, name: str = "upload", max_pixels: int = 4096 * 4096
             if width == 0 or height == 0:
                 raise InvalidInputError(f"{name} is a zero-size image ({width}x{height})")
             if width * height > max_pixels:
-                raise InvalidInputError(f"{name} is {width}x{height} pixels; the limit is {max_pixels}")
+                raise LimitExceededError(f"{name} is {width}x{height} pixels; the limit is {max_pixels}", name)
             image.load()
     except InvalidInputError:
         raise

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from services.core.contract import Detector, InputSpec
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 from services.hyperspectral.detectors.dms2f_had.config import DMS2FHADConfig
 from services.hyperspectral.detectors.dms2f_had.model import DMS2FHAD
 from services.hyperspectral.preprocessing import BandPreprocessor, fit_preprocessor
@@ -67,7 +67,7 @@ class DMS2FHADDetector(Detector):
         if h * w == 0 or bands == 0:
             raise InvalidInputError(f"the cube is empty: shape {list(array.shape)}", "cube")
         if h * w > self.config.max_pixels:
-            raise InvalidInputError(f"the cube has {h * w} pixels; at most {self.config.max_pixels} are accepted",
+            raise LimitExceededError(f"the cube has {h * w} pixels; at most {self.config.max_pixels} are accepted",
                                     "cube")
         expected = self.n_bands
         if expected is not None and bands != expected:
