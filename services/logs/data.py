@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 HDFS_BLOCK_PATTERN = r"(blk_-?\d+)"
+_DPKG_STAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} ")
 DPKG_SAMPLE = Path(__file__).parent / "samples" / "dpkg.log.gz"
 """A real ``/var/log/dpkg.log`` (Debian 12 image building this suite: 5,898 lines, 811 package-day sessions)."""
 
@@ -127,7 +128,7 @@ def load_dpkg(path: str | Path = DPKG_SAMPLE) -> LogDataset:
     with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
         for raw in handle:
             fields = raw.split()
-            if len(fields) < 4 or fields[2] == "startup":
+            if len(fields) < 4 or fields[2] == "startup" or not _DPKG_STAMP.match(raw):
                 continue
             package = fields[4] if fields[2] == "status" and len(fields) > 4 else fields[3]
             groups.setdefault(f"{fields[0]} {package}", []).append(raw.rstrip("\r\n"))

@@ -112,3 +112,21 @@ def test_minilm_message_encoder_is_switchable() -> None:
     detector = ContraLogDetector({**TINY, "message_encoder": "minilm", "train_steps": 5}).fit(data)
     assert detector.tokenizer_ is None and "tokenizer_json" not in detector.state_dict()
     assert detector.score(data[:3]).shape == (3,)
+
+
+def test_masked_context_reads_the_lines_after_and_next_does_not(tmp_path: Path) -> None:
+    """context='masked' predicts each line from both sides: changing a later line changes an earlier line's
+    score; with context='next' it cannot. A masked model saves and loads whole, and refuses streams."""
+    torch.set_num_threads(1)
+    data = generated_hdfs(80, anomaly_rate=0.0, seed=21).sessions
+    session = data[0].split("\n")
+    changed = np.array(["\n".join(session), "\n".join([*session[:-1], session[1]])], dtype=object)
+    for context, differs in (("masked", True), ("next", False)):
+        detector = ContraLogDetector({**TINY, "train_steps": 20, "context": context}).fit(data)
+        lines = detector.explain(changed)
+        assert bool(np.abs(lines[0, :-2] - lines[1, :-2]).max() > 1e-4) is differs
+    masked = ContraLogDetector({**TINY, "train_steps": 20, "context": "masked"}).fit(data)
+    masked.save(tmp_path / "masked")
+    np.testing.assert_array_equal(ContraLogDetector.load(tmp_path / "masked").score(changed), masked.score(changed))
+    with pytest.raises(InvalidInputError, match="context='next'"):
+        masked.initial_stream_state()

@@ -93,13 +93,14 @@ def nearest_distance(embeddings: Tensor, memory: Tensor, chunk: int = 4096) -> T
     return torch.cat(parts) if parts else embeddings.new_zeros(0)
 
 
-def novel_scale(distances: Tensor, min_count: int = 20) -> tuple[float, float]:
+def novel_scale(distances: Tensor, min_count: int = 20, floor: float = 0.1) -> tuple[float, float]:
     """(median, scale) of message-only distances: the scale comes from the lines that are *not* exact
     copies of a memory entry (distance > 0), so it measures how far normal new variants lie; with
-    fewer than ``min_count`` such lines it falls back to :func:`robust_scale`."""
+    fewer than ``min_count`` such lines there is too little to measure that, and it falls back to
+    :func:`robust_scale` with a scale of at least ``floor`` (cosine distance)."""
     novel = distances[distances > 1e-4]
     if len(novel) < min_count:
-        return robust_scale(distances)
+        return robust_scale(distances, floor)
     median = float(distances.double().median())
     return median, max(float(torch.quantile(novel.double(), 0.99)) - median, 1e-2)
 
