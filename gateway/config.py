@@ -53,6 +53,10 @@ class GatewaySettings(BaseModel):
         256, ge=1, description="Unary calls in flight to one service; more are refused at once with "
         "RESOURCE_EXHAUSTED / 429, so a slow or hung service cannot tie up the gateway for the others.",
     )
+    max_streams_per_service: int = Field(
+        64, ge=1, description="StreamDetect calls open to one service at once; more are refused at once with "
+        "RESOURCE_EXHAUSTED / 429 (each open stream holds per-stream state in the service).",
+    )
     max_message_bytes: int = Field(64 * 1024 * 1024, gt=0, description="gRPC message size limit upstream.")
     max_upload_bytes: int = Field(
         64 * 1024 * 1024, gt=0, description="Largest accepted REST body or CSV file."

@@ -47,6 +47,11 @@ CHANNEL_OPTIONS: list[tuple[str, int | str]] = [
     ("grpc.max_reconnect_backoff_ms", 2000),
     # spread calls over every address a name resolves to (e.g. "dns:///svc-headless:50061")
     ("grpc.lb_policy_name", "round_robin"),
+    # find a silently dead upstream connection (e.g. a node gone) within ~40 s, even with no call in flight
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
 ]
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 
@@ -80,6 +85,7 @@ class DataPlane:
         )
         self._default_timeout = settings.default_timeout_s
         self._inflight: dict[str, int] = {}  # unary calls in flight per service (one event loop: no lock needed)
+        self._streams: dict[str, int] = {}  # StreamDetect calls open per service
 
     def deadline(self, timeout: float | None) -> float:
         """The caller's remaining time, capped at the gateway's default."""
@@ -154,12 +160,18 @@ class DataPlane:
                     return
                 yield payload(message)
 
+        name, limit = route.spec.name, self.settings.max_streams_per_service
+        if self._streams.get(name, 0) >= limit:
+            raise OverloadedError(f"service {name!r} has {limit} streams open (max_streams_per_service); retry")
+        self._streams[name] = self._streams.get(name, 0) + 1
         try:
             async for answer in route.stream_call(upstream(), timeout=timeout):
                 yield _wrap(gateway_pb2.StreamDetectResponse(service=route.spec.name), route, answer,
                             "StreamDetectResponse")
         except aio.AioRpcError as error:
             raise _upstream_error(route, error, timeout or 0.0) from error
+        finally:
+            self._streams[name] -= 1
         if problem:
             raise problem[0]
 

@@ -36,7 +36,14 @@ _Parse = Callable[[Any], Any]
 DEFAULT_OPTIONS = [
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
+    # ping an idle client every 60 s and drop it after 20 s without an answer (a dead peer frees its streams)
+    ("grpc.keepalive_time_ms", 60_000),
+    ("grpc.keepalive_timeout_ms", 20_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    # accept the gateway's keepalive pings (every 30 s, CHANNEL_OPTIONS) without counting them as abuse
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
 ]
+"""Options of every gRPC server (services and gateway); docs/limits.md lists them."""
 
 
 class ErrorMappingInterceptor(aio.ServerInterceptor):

@@ -47,6 +47,11 @@ class FakeTimeSeriesUpstream(timeseries_pb2_grpc.TimeSeriesServiceServicer):
     def __init__(self) -> None:
         self.seen_timeout: float | None = None
 
+    async def StreamDetect(self, requests: Any, context: aio.ServicerContext) -> Any:
+        """Echoes each message's stream id with an empty score tensor (enough to hold a stream open)."""
+        async for request in requests:
+            yield timeseries_pb2.StreamDetectResponse(stream_id=request.stream_id)
+
     async def Detect(self, request: timeseries_pb2.DetectRequest, context: aio.ServicerContext) -> Any:
         self.seen_timeout = context.time_remaining()
         first = request.series[0].id if request.series else ""
@@ -413,5 +418,44 @@ def test_calls_beyond_the_per_service_limit_are_refused_at_once(stack: Stack) ->
             assert slow.result().service == "timeseries"  # the held call still completes
         assert stub.Detect(_request("b"), timeout=10).service == "timeseries"  # and the slot is free again
     finally:
+        channel.close()
+        stack.loop.run(running.stop(grace=0.1))
+
+
+def test_streams_beyond_the_per_service_limit_are_refused_at_once(stack: Stack) -> None:
+    """One stream held open fills ``max_streams_per_service=1``; a second is RESOURCE_EXHAUSTED at once."""
+    import queue
+
+    settings = _settings(stack.up.running.settings.routes["timeseries"]).model_copy(
+        update={"max_streams_per_service": 1})
+    running = stack.loop.run(start_gateway(settings))
+    channel = grpc.insecure_channel(f"127.0.0.1:{running.grpc_port}")
+    outbox: queue.Queue = queue.Queue()
+
+    def held() -> Iterator[gateway_pb2.StreamDetectRequest]:
+        while (message := outbox.get()) is not None:
+            yield message
+
+    def message(stream_id: str) -> gateway_pb2.StreamDetectRequest:
+        return gateway_pb2.StreamDetectRequest(
+            timeseries=timeseries_pb2.StreamDetectRequest(stream_id=stream_id, points=from_numpy(np.ones(4, "f4"))))
+
+    try:
+        stub = gateway_pb2_grpc.GatewayServiceStub(channel)
+        first = stub.StreamDetect(held(), timeout=10)
+        outbox.put(message("a"))
+        assert next(first).timeseries.stream_id == "a"  # the first stream is open upstream
+        started = time.perf_counter()
+        with pytest.raises(grpc.RpcError) as caught:
+            list(stub.StreamDetect(iter([message("b")]), timeout=10))
+        assert time.perf_counter() - started < 0.5
+        assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "max_streams_per_service" in caught.value.details()
+        outbox.put(None)  # close the first stream; its slot is free again
+        assert list(first) == []
+        again = list(stub.StreamDetect(iter([message("c")]), timeout=10))
+        assert [answer.timeseries.stream_id for answer in again] == ["c"]
+    finally:
+        outbox.put(None)
         channel.close()
         stack.loop.run(running.stop(grace=0.1))
