@@ -17,7 +17,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-__all__ = ["GraphBatch", "normalise_edges", "restrict_targets", "select_snapshots", "union", "with_history"]
+__all__ = ["GraphBatch", "normalise_edges", "restrict_targets", "select_snapshots", "union", "window_start",
+           "with_history"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,16 @@ def normalise_edges(
 def restrict_targets(batch: GraphBatch, k: int) -> GraphBatch:
     """The same graph with only its first ``k`` target nodes scored."""
     return replace(batch, targets=batch.target_nodes[:k].copy())
+
+
+def window_start(edge_index: np.ndarray, edge_time: np.ndarray, snapshot: np.ndarray | None, num_nodes: int,
+                 window: float) -> np.ndarray:
+    """Start ``(N,)`` of each node's current window: the latest edge time of its snapshot (of the whole
+    graph when ``snapshot`` is None) minus ``window``; ``-inf`` for a snapshot without timed edges."""
+    group = np.zeros(num_nodes, dtype=np.int64) if snapshot is None else snapshot.astype(np.int64)
+    latest = np.full(int(group.max(initial=0)) + 1, -np.inf)
+    np.maximum.at(latest, group[edge_index[1]], edge_time)
+    return latest[group] - window
 
 
 def with_history(current: GraphBatch, previous: GraphBatch) -> GraphBatch:

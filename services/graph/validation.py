@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from services.core.errors import InvalidInputError
-from services.graph.batch import GraphBatch, normalise_edges
+from services.graph.batch import GraphBatch, normalise_edges, window_start
 
 __all__ = ["validate_graph"]
 
@@ -91,9 +91,11 @@ def _check_optional(batch: GraphBatch, n: int, e: int) -> None:
 
 
 def _split_window(batch: GraphBatch, time_window: float) -> GraphBatch:
-    """Edges older than ``time_window`` before the latest time move to the (normalised) history."""
+    """Edges older than ``time_window`` before the latest time (of their snapshot, in a union) move to the
+    (normalised) history."""
     times = batch.edge_time
-    old = times < times.max() - time_window
+    start = window_start(batch.edge_index, times, batch.snapshot, batch.num_nodes, time_window)
+    old = times < start[batch.edge_index[1]]
     if not old.any():
         return batch
     n = batch.num_nodes

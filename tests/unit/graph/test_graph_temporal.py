@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from services.core.errors import InvalidInputError
-from services.graph.batch import GraphBatch, normalise_edges, select_snapshots, union, with_history
+from services.graph.batch import GraphBatch, normalise_edges, select_snapshots, union, window_start, with_history
 from services.graph.validation import validate_graph
 
 
@@ -23,12 +23,14 @@ def test_persistence_and_degree_change_by_hand() -> None:
     # history (times 0.5): 0-1, 1-2; now (times 1.5): 0-1 kept, 2-3 new, 1-3 new
     now, now_t = normalise_edges(np.array([[0, 2, 1], [1, 3, 3]]), 4, np.full(3, 1.5))
     before, before_t = normalise_edges(np.array([[0, 1], [1, 2]]), 4, np.full(2, 0.5))
-    channels = temporal_channels(now, now_t, before, before_t, 4, window=1.0).numpy()
+    start = window_start(now, now_t, None, 4, 1.0)
+    assert start.tolist() == [0.5] * 4
+    channels = temporal_channels(now, start, before, before_t, window=1.0).numpy()
     w = np.exp(-0.0)  # start of the current window is 1.5 - 1.0 = 0.5: age 0
     assert channels[:, 0] == pytest.approx([w, w / 2, 0.0, 0.0])  # node 1: one of two neighbours kept
     expected_change = np.log1p([1, 2, 1, 2]) - np.log1p([w, 2 * w, w, 0])
     assert channels[:, 1] == pytest.approx(expected_change, rel=1e-5)
-    older = temporal_channels(now, now_t, before, before_t - 1.0, 4, window=1.0).numpy()
+    older = temporal_channels(now, start, before, before_t - 1.0, window=1.0).numpy()
     assert older[0, 0] == pytest.approx(np.exp(-1.0)), "history one window older counts e^-1"
 
 
@@ -39,6 +41,14 @@ def test_time_window_moves_older_edges_to_history_and_keeps_edges_in_both() -> N
     assert set(map(tuple, split.history_index.T.tolist())) == {(0, 1), (1, 0), (1, 2), (2, 1)}
     assert split.history_time.max() == 0.5 and split.edge_time.min() == 1.5
     assert validate_graph(batch, None, 10, 10).history_index is None
+
+
+def test_each_snapshot_of_a_union_keeps_its_own_current_window() -> None:
+    a = path_graph([(0, 1), (1, 2)], [0.5, 1.5])  # snapshot at t ≈ 1: edge 0-1 is older
+    b = path_graph([(2, 3), (0, 3)], [4.5, 5.5])  # snapshot at t ≈ 5: edge 2-3 is older
+    split = validate_graph(union([a, b]), None, 10, 10, time_window=0.9)
+    assert set(map(tuple, split.edge_index.T.tolist())) == {(1, 2), (2, 1), (4, 7), (7, 4)}
+    assert set(map(tuple, split.history_index.T.tolist())) == {(0, 1), (1, 0), (6, 7), (7, 6)}
 
 
 def test_temporal_model_needs_history_and_a_window() -> None:

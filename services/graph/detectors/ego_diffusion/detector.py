@@ -10,7 +10,7 @@ from torch import Tensor
 
 from services.core.contract import Detector, InputSpec
 from services.core.errors import InvalidInputError
-from services.graph.batch import GraphBatch
+from services.graph.batch import GraphBatch, window_start
 from services.graph.detectors.ego_diffusion.config import EgoDiffusionConfig
 from services.graph.detectors.ego_diffusion.explain import NodeEvidence, occlusion_evidence
 from services.graph.detectors.ego_diffusion.features import node_inputs
@@ -60,8 +60,12 @@ class EgoDiffusionDetector(Detector[GraphBatch]):
         raw = node_inputs(torch.from_numpy(batch.x), torch.from_numpy(batch.edge_index), self.x_mean_, self.x_std_)
         if not self.config.temporal:
             return raw
-        time = temporal_channels(batch.edge_index, batch.edge_time, batch.history_index, batch.history_time,
-                                 batch.num_nodes, float(self.config.time_window))
+        window = float(self.config.time_window)
+        if batch.edge_time is not None and batch.num_edges:
+            start = window_start(batch.edge_index, batch.edge_time, batch.snapshot, batch.num_nodes, window)
+        else:  # no current timed edges: the history ends where the current window starts
+            start = np.full(batch.num_nodes, batch.history_time.max(initial=0.0))
+        time = temporal_channels(batch.edge_index, start, batch.history_index, batch.history_time, window)
         return torch.cat([raw, time], dim=1)
 
     def _inputs(self, batch: GraphBatch) -> tuple[Tensor, Tensor]:

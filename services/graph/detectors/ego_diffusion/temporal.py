@@ -19,22 +19,16 @@ from torch import Tensor
 
 from services.graph.detectors.ego_diffusion.features import degree
 
-__all__ = ["TEMPORAL_CHANNELS", "temporal_channels"]
-
-TEMPORAL_CHANNELS = 2
+__all__ = ["temporal_channels"]
 
 
-def _history_weights(history_time: np.ndarray, start: float, window: float) -> np.ndarray:
-    """Time encoding ``(H,)`` in (0, 1] of history edges whose times are ``(H,)``."""
-    return np.exp(-np.clip(start - history_time, 0.0, None) / window)
-
-
-def temporal_channels(edge_index: np.ndarray, edge_time: np.ndarray | None, history_index: np.ndarray,
-                      history_time: np.ndarray, num_nodes: int, window: float) -> Tensor:
-    """Persistence and degree change ``(N, 2)`` float32 from current ``(2, E)`` and history ``(2, H)`` edges."""
-    latest = float(edge_time.max()) if edge_time is not None and edge_time.size else float(history_time.max(
-        initial=0.0))
-    weights = _history_weights(history_time, latest - window, window)
+def temporal_channels(edge_index: np.ndarray, start: np.ndarray, history_index: np.ndarray,
+                      history_time: np.ndarray, window: float) -> Tensor:
+    """Persistence and degree change ``(N, 2)`` float32 from current ``(2, E)`` and history ``(2, H)`` edges;
+    ``start`` ``(N,)``: the start of each node's current window (ages are measured back from it)."""
+    num_nodes = start.shape[0]
+    age = np.clip(start[history_index[1]] - history_time, 0.0, None) if history_index.size else history_time
+    weights = np.exp(-age / window)  # the time encoding of each history edge, in (0, 1]
     carried = np.zeros(edge_index.shape[1])
     if history_index.size and edge_index.size:
         history_key = history_index[0] * num_nodes + history_index[1]
