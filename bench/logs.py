@@ -51,9 +51,13 @@ def methods(steps: int, minilm: bool, ablations: bool) -> dict[str, Method]:
     def plain(make: Callable[[], object]) -> Method:
         return (lambda x: make().fit(x), lambda m, x: m.score(x))
 
-    table = {"ContraLog (default)": _contralog(steps)}
+    from services.logs.detectors.contralog.config import ContraLogConfig
+
+    default = ContraLogConfig().context
+    table = {f"ContraLog (default: {default} context)": _contralog(steps)}
     if ablations:
-        table["ContraLog, next-message context"] = _contralog(steps, context="next")
+        other = "masked" if default == "next" else "next"
+        table[f"ContraLog, {other} context"] = _contralog(steps, context=other)
         table["ContraLog, no field model"] = _contralog(steps, fields=False)
     if minilm:
         table["ContraLog (MiniLM encoder)"] = _contralog(steps, message_encoder="minilm")
@@ -95,7 +99,7 @@ def main() -> None:
     parser.add_argument("--real-log", type=Path, default=DPKG_SAMPLE, help="a dpkg.log (plain or .gz)")
     parser.add_argument("--minilm", action="store_true", help="add the MiniLM-encoder arm (slow on CPU)")
     parser.add_argument("--ablations", action="store_true",
-                        help="add ContraLog with next-message context and without the field model")
+                        help="add ContraLog with the other context (next / two-sided masked) and without field model")
     parser.add_argument("--skip-stream", action="store_true", help="leave out the StreamDetect throughput run")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -117,7 +121,7 @@ def main() -> None:
 
                 row = evaluate_method(fit_and_keep, score, data)
                 results.setdefault(method, []).append(row)
-                if kind == "hdfs" and first_model is None and method == "ContraLog (default)":
+                if kind == "hdfs" and first_model is None and method.startswith("ContraLog (default"):
                     first_model, first_hdfs = captured["model"], data
                 print(f"  {name} seed {seed} / {method}: F1 {row['f1']:.3f} AUPRC {row['auprc']:.3f} "
                       f"({int(row['test_anomalies'])} anomalous of {int(row['test_sessions'])})", flush=True)
