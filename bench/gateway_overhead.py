@@ -65,7 +65,7 @@ def main() -> None:
     gateway = start_gateway(loop, {"timeseries": f"127.0.0.1:{service.port}"})
     echo, echo_port = loop.run(start_echo())
 
-    values = (np.sin(np.arange(64) / 5.0) * 10 + 60).astype(np.float32)
+    values = (np.sin(np.arange(128) / 5.0) * 10 + 60).astype(np.float32)  # one window of the default model
     detect = pb.DetectRequest(series=[pb.Series(id="x", values=from_numpy(values))])
     wrapped = gateway_pb2.DetectRequest(timeseries=detect)
     payload = wrapped.SerializeToString()

@@ -12,7 +12,10 @@ the metrics are raw (no point adjustment). Peers, on the same splits in the same
 TSB-AD's own metric code also scores every method, as a cross-check of our VUS-PR implementation.
 Without that environment the script says why and goes on with the PyOD peers.
 
-Run: ``python bench/timeseries_accuracy.py [--quick] [--datasets NAME ...] [--json out.json]``
+Seeds (``--seeds``, default 5): seed ``s`` seeds COMET and IForest and draws the generated series
+anew (``experiments.DATASETS``); the real series stay fixed. The table gives mean ± sd over seeds.
+
+Run: ``python bench/timeseries_accuracy.py [--quick] [--seeds 5] [--datasets NAME ...] [--json out.json]``
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ class Result:
     fit_s: float
     score_s: float
     scores: np.ndarray | None = field(default=None, repr=False)
+    seed: int = 0
     metrics: dict[str, float] = field(default_factory=dict)
     tsb_metrics: dict[str, float] = field(default_factory=dict)
     note: str = ""
@@ -113,21 +117,21 @@ def _train_stats(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.where(std > 1e-8, std, 1.0)
 
 
-def local_methods(quick: bool, window: int) -> dict[str, Callable[[], Scorer]]:
-    """COMET (default config, or the small one with ``quick``) and the PyOD window peers."""
+def local_methods(quick: bool, window: int, seed: int = 0) -> dict[str, Callable[[], Scorer]]:
+    """COMET (default config, or the small one with ``quick``) and the PyOD window peers, seeded."""
     from pyod.models.iforest import IForest
     from pyod.models.lof import LOF
 
     from services.timeseries.experiments import comet_factory
 
     return {
-        "COMET" + (" (quick)" if quick else ""): comet_factory(quick),
-        f"PyOD IForest (w={window})": lambda: WindowedPyOD(lambda: IForest(random_state=0), window),
+        "COMET" + (" (quick)" if quick else ""): comet_factory(quick, seed),
+        f"PyOD IForest (w={window})": lambda: WindowedPyOD(lambda: IForest(random_state=seed), window),
         f"PyOD LOF (w={window})": lambda: WindowedPyOD(lambda: LOF(n_neighbors=20), window),
     }
 
 
-def run_local(dataset: str, name: str, factory: Callable[[], Scorer], series: Any) -> Result:
+def run_local(dataset: str, name: str, factory: Callable[[], Scorer], series: Any, seed: int = 0) -> Result:
     """Fit a fresh method on ``series.train``, time it, score ``series.test``."""
     method = factory()
     started = time.perf_counter()
@@ -136,7 +140,7 @@ def run_local(dataset: str, name: str, factory: Callable[[], Scorer], series: An
     started = time.perf_counter()
     scores = np.asarray(method.score(series.test), dtype=np.float64).ravel()
     score_s = time.perf_counter() - started
-    return Result(dataset, name, fit_s, score_s, scores)
+    return Result(dataset, name, fit_s, score_s, scores, seed=seed)
 
 
 # -- TSB-AD peers in their own virtual environment -------------------------------------------------
@@ -277,15 +281,28 @@ def select_datasets(names: list[str] | None, quick: bool) -> dict[str, Callable[
     return chosen
 
 
+def _mean_sd(values: list[float]) -> str:
+    sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return f"{np.mean(values):.3f} ± {sd:.3f}"
+
+
 def print_results(results: list[Result], tsb_ran: bool, window: int) -> None:
-    """The main table, then the metric cross-check against TSB-AD's code."""
-    header = ["dataset", "method", *(label for _, label in METRIC_COLUMNS), "fit s", "score s"]
+    """The main table (mean ± sd over seeds), then the metric cross-check against TSB-AD's code (first seed)."""
+    groups: dict[tuple[str, str], list[Result]] = {}
+    for r in results:
+        groups.setdefault((r.dataset, r.method), []).append(r)
+    header = ["dataset", "method", "seeds", *(label for _, label in METRIC_COLUMNS), "fit s", "score s"]
     rows = [
-        [r.dataset, r.method, *(f"{r.metrics[k]:.3f}" for k, _ in METRIC_COLUMNS), f"{r.fit_s:.2f}",
-         f"{r.score_s:.2f}"]
-        for r in results
+        [dataset, method, str(len(rs)), *(_mean_sd([r.metrics[k] for r in rs]) for k, _ in METRIC_COLUMNS),
+         f"{np.mean([r.fit_s for r in rs]):.2f}", f"{np.mean([r.score_s for r in rs]):.2f}"]
+        for (dataset, method), rs in groups.items()
     ]  # fmt: skip
-    print_table("Held-out accuracy (fit on train, score test; raw metrics, no point adjustment)", header, rows)
+    print_table(
+        "Held-out accuracy (fit on train, score test; raw metrics, no point adjustment), mean ± sd over seeds",
+        header,
+        rows,
+    )
+    results = [r for r in results if r.seed == min(x.seed for x in results)]
     if not tsb_ran:
         return
     header = ["dataset", "method", "VUS-PR ours", "TSB-AD", f"TSB-AD @{window}", "VUS-ROC ours", "TSB-AD",
@@ -317,6 +334,7 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", metavar="NAME", help="substrings of experiments.DATASETS keys")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write the rows as JSON")
     parser.add_argument("--window", type=int, default=100, help="PyOD peers' window length (default 100)")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds (model seeds; data seeds of the generated set)")
     parser.add_argument("--no-tsb-ad", action="store_true", help="skip the TSB-AD peers and cross-check")
     parser.add_argument(
         "--threads",
@@ -331,7 +349,7 @@ def main() -> None:
     from services.timeseries.experiments import metrics_row
 
     datasets = select_datasets(args.datasets, args.quick)
-    methods = local_methods(args.quick, args.window)
+    seeds = list(range(2 if args.quick else args.seeds))
     python, tsb_status = (None, "disabled with --no-tsb-ad") if args.no_tsb_ad else ensure_tsb_ad()
     if python is None:
         print(f"TSB-AD peers skipped: {tsb_status}. Going on with COMET and the PyOD peers.", flush=True)
@@ -339,29 +357,34 @@ def main() -> None:
 
     results: list[Result] = []
     notes: list[str] = []
-    for dataset, load in datasets.items():
-        series = load()
-        n_train = len(series.train)
-        prefix = n_train <= len(series.test) and np.array_equal(series.test[:n_train], series.train)
-        print(f"{dataset}: train {series.train.shape}, test {series.test.shape}, "
-              f"{int(np.sum(series.test_labels))} anomalous test points"
-              + (" (test is the whole series, train prefix included: UCR / TSB-AD convention)" if prefix else ""),
-              flush=True)  # fmt: skip
-        rows = []
-        for name, factory in methods.items():
-            rows.append(run_local(dataset, name, factory, series))
-            print(f"  {name}: fit {rows[-1].fit_s:.1f} s, score {rows[-1].score_s:.1f} s", flush=True)
-        if python is not None:
-            peers, note = run_tsb_ad(python, dataset, series, rows, window)
-            for peer in peers:
-                print(f"  {peer.method}: fit {peer.fit_s:.1f} s, score {peer.score_s:.1f} s", flush=True)
-            rows += peers
-            if note:
-                notes.append(f"{dataset}: {note}")
-                print(f"  {note}", flush=True)
-        for row in rows:
-            row.metrics = metrics_row(series.test_labels, row.scores)
-        results += rows
+    for seed in seeds:
+        methods = local_methods(args.quick, args.window, seed)
+        for dataset, load in datasets.items():
+            series = load(seed)
+            n_train = len(series.train)
+            prefix = n_train <= len(series.test) and np.array_equal(series.test[:n_train], series.train)
+            print(f"seed {seed}, {dataset}: train {series.train.shape}, test {series.test.shape}, "
+                  f"{int(np.sum(series.test_labels))} anomalous test points"
+                  + (" (test is the whole series, train prefix included: UCR / TSB-AD convention)" if prefix else ""),
+                  flush=True)  # fmt: skip
+            rows = []
+            for name, factory in methods.items():
+                rows.append(run_local(dataset, name, factory, series, seed))
+                print(f"  {name}: fit {rows[-1].fit_s:.1f} s, score {rows[-1].score_s:.1f} s", flush=True)
+            if python is not None:
+                peers, note = run_tsb_ad(python, dataset, series, rows, window)
+                for peer in peers:
+                    peer.seed = seed
+                    print(f"  {peer.method}: fit {peer.fit_s:.1f} s, score {peer.score_s:.1f} s", flush=True)
+                rows += peers
+                if note:
+                    notes.append(f"seed {seed}, {dataset}: {note}")
+                    print(f"  {note}", flush=True)
+            for row in rows:
+                row.metrics = metrics_row(series.test_labels, row.scores)
+                print(f"  {row.method}: VUS-PR {row.metrics['vus_pr']:.3f}, point F1 {row.metrics['point_f1']:.3f}",
+                      flush=True)  # fmt: skip
+            results += rows
 
     print_results(results, python is not None, window)
     print(f"\nTSB-AD: {tsb_status}; threads per method: {args.threads or 'library default'}")
@@ -376,6 +399,7 @@ def main() -> None:
             "vus_window": window,
             "notes": notes,
             "quick": args.quick,
+            "seeds": seeds,
             "pyod_window": args.window,
             "threads": args.threads,
             "elapsed_s": elapsed,

@@ -12,21 +12,23 @@ from services.timeseries import data, evaluation
 
 __all__ = ["DATASETS", "comet_factory", "evaluate_detector", "metrics_row"]
 
-DATASETS: dict[str, Callable[[], data.LabelledSeries]] = {
-    "aeon KDD-TSAD 135 (UCR)": lambda: data.load_aeon_kdd135().held_out(),
-    "aeon ECG (ecg-diff-count-3)": lambda: data.load_aeon_ecg().held_out(),
-    "generated multivariate (5 ch)": lambda: data.generate_multivariate(
-        n_train=6000, n_test=6000, n_channels=5, seed=7
+DATASETS: dict[str, Callable[..., data.LabelledSeries]] = {
+    "aeon KDD-TSAD 135 (UCR)": lambda seed=0: data.load_aeon_kdd135().held_out(),
+    "aeon ECG (ecg-diff-count-3)": lambda seed=0: data.load_aeon_ecg().held_out(),
+    "generated multivariate (5 ch)": lambda seed=0: data.generate_multivariate(
+        n_train=6000, n_test=6000, n_channels=5, seed=7 + seed
     ),
 }
+"""Name -> ``load(seed=0)``: the real series are fixed (a seed varies only the models); the generated
+one is drawn anew per seed."""
 
 
-def comet_factory(quick: bool = False) -> Callable[[], Any]:
-    """A function making a fresh COMET detector (smaller with ``quick``)."""
+def comet_factory(quick: bool = False, seed: int = 0) -> Callable[[], Any]:
+    """A function making a fresh COMET detector (smaller with ``quick``) with model seed ``seed``."""
     from services.timeseries.detectors.comet import CometDetector
 
     overrides = {"train_steps": 80, "memory_size": 256} if quick else {}
-    return lambda: CometDetector(overrides)
+    return lambda: CometDetector(overrides, seed=seed)
 
 
 def metrics_row(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
