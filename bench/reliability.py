@@ -14,10 +14,12 @@ Phases (default ≈ 4–6 min on 2 cores):
      time to SERVING, requests failed, the other modalities' errors and p99;
   4. a hung service (SIGSTOP vision) under load → the other modalities' p50/p99 against phase 2;
   5. kill -9 the timeseries service during a ``Fit`` → the store still loads, LATEST is the old version,
-     no partial version is visible, the restarted service answers with the old version.
+     no partial version is visible, the restarted service answers with the old version;
+  6. kill -9 one of two Ray Serve replicas (time-series service on the Ray backend, behind its own gateway)
+     under load → time until Serve runs two replicas again, requests failed and their codes.
 ``--long`` also runs the fuzz suite with 500 examples per test (``POLYAD_FUZZ_EXAMPLES``).
 
-Run: ``python bench/reliability.py [--duration 60] [--long]``
+Run: ``python bench/reliability.py [--duration 60] [--long] [--no-ray | --ray-only]``
 """
 
 from __future__ import annotations
@@ -293,6 +295,87 @@ async def run(args: argparse.Namespace, store: Path, log_dir: Path) -> list[list
     return summary
 
 
+def replica_pids(app_prefix: str) -> set[int]:
+    """PIDs of the live Ray Serve replica processes of apps named ``app_prefix…`` (Ray sets their title to
+    ``ray::ServeReplica:<app>:<deployment>``)."""
+    found = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if text.startswith(b"ray::ServeReplica:" + app_prefix.encode()):
+            found.add(int(cmdline.parent.name))
+    return found
+
+
+async def kill_ray_replica(args: argparse.Namespace, store: Path, log_dir: Path) -> list[str]:
+    """kill -9 one of two Ray Serve replicas of the time-series model under load through a gateway.
+
+    A Ray head (``ray start --head --block``, its own process group, as ``polyad up`` runs it), a time-series
+    service on the Ray backend with 2 replicas, and a gateway in front; open-loop load at half the
+    replicas' measured saturation; after 2 s one replica's worker process gets SIGKILL. Reported: time
+    until Serve has two live replicas again, requests failed (and their codes) against those sent.
+    """
+    from services.core.spec import service_spec
+
+    ray_port = _free_port()
+    ray_dir = Path(tempfile.mkdtemp(prefix="polyad-rel-ray-"))
+    head = Process("ray", f"127.0.0.1:{ray_port}", {"RAY_AUTH_MODE": "disabled"},
+                   [str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", f"--port={ray_port}",
+                    "--node-ip-address=127.0.0.1", "--include-dashboard=false", f"--temp-dir={ray_dir}",
+                    "--disable-usage-stats"])
+    head.proc = subprocess.Popen(head.argv, env={**os.environ, **head.env}, cwd=ROOT, start_new_session=True,
+                                 stdout=open(log_dir / "ray.log", "ab"), stderr=subprocess.STDOUT)  # noqa: SIM115
+    service = service_process("timeseries", store)
+    service.name = "timeseries-ray"
+    backend = {"kind": "ray", "ray_address": head.address, "num_replicas": 2, "num_cpus": 0.5}
+    service.env.update({"POLYAD_TIMESERIES_BACKEND": json.dumps(backend), "RAY_AUTH_MODE": "disabled"})
+    gateway = gateway_process({"timeseries": service.address})
+    gateway.name = "gateway-ray"
+    try:
+        service.start(log_dir)
+        gateway.start(log_dir)
+        if await serving(service.address, service_spec("timeseries").grpc_service, 300) is None:
+            raise RuntimeError(f"the Ray-backed time-series service did not start; see {log_dir}")
+        await serving(gateway.address, "polyad.gateway.v1.GatewayService", 60)
+        body = payloads()["timeseries"]
+        async with aio.insecure_channel(gateway.address) as channel:
+            await closed_loop(channel, body, 2.0, 1)  # warm-up
+            rate = max(1.0, 0.5 * await closed_loop(channel, body, args.probe))
+            before = replica_pids("timeseries")
+            if len(before) != 2:
+                raise RuntimeError(f"expected 2 replica processes, found {sorted(before)}")
+            window = max(20.0, args.duration / 3)
+            load = asyncio.ensure_future(open_loop(channel, {"timeseries": (body, rate)}, window))
+            await asyncio.sleep(2.0)
+            victim = min(before)
+            os.kill(victim, signal.SIGKILL)
+            killed, replaced_s = time.perf_counter(), None
+            while time.perf_counter() - killed < 120:
+                live = replica_pids("timeseries")
+                if len(live) == 2 and victim not in live:
+                    replaced_s = time.perf_counter() - killed
+                    break
+                await asyncio.sleep(0.1)
+            records = await load
+        _table(f"6. kill -9 one of 2 Ray Serve replicas (time series) under load at {rate:.1f} req/s", records,
+               window)
+        record = records["timeseries"]
+        codes = ", ".join(f"{k}×{v}" for k, v in sorted(record.errors.items())) or "none"
+        replaced = "not within 120 s" if replaced_s is None else f"after {replaced_s:.1f} s"
+        return ["kill -9 a Ray replica (1 of 2)", f"replica replaced {replaced}",
+                f"failed {sum(record.errors.values())} of {record.sent} ({codes})"]
+    finally:
+        gateway.stop()
+        service.stop()
+        os.killpg(head.proc.pid, signal.SIGTERM)
+        try:
+            head.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.proc.pid, signal.SIGKILL)
+
+
 async def kill_during_fit(process: Process, store: Path, log_dir: Path) -> list[str]:
     """Start a Fit, kill -9 the service mid-write/train, restart: old version serves, nothing partial visible."""
     from polyad.timeseries.v1 import timeseries_pb2 as pb
@@ -343,6 +426,8 @@ def main() -> None:
     parser.add_argument("--probe", type=float, default=5.0, help="seconds per saturation probe")
     parser.add_argument("--load", type=float, default=0.8, help="fraction of each modality's saturation share")
     parser.add_argument("--long", action="store_true", help="also run the fuzz suite with 500 examples per test")
+    parser.add_argument("--no-ray", action="store_true", help="skip phase 6 (kill -9 a Ray Serve replica)")
+    parser.add_argument("--ray-only", action="store_true", help="run only phase 6")
     args = parser.parse_args()
     from tests.fuzz.stack import build_store
 
@@ -351,14 +436,16 @@ def main() -> None:
     log_dir.mkdir(parents=True)
     print(f"training the tiny models into {store} ...", flush=True)
     build_store(store, MODALITIES)
-    summary = asyncio.run(run(args, store, log_dir))
+    summary = [] if args.ray_only else asyncio.run(run(args, store, log_dir))
+    if not args.no_ray:
+        summary.append(asyncio.run(kill_ray_replica(args, store, log_dir)))
     if args.long:
         started = time.perf_counter()
         result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/fuzz"],
                                 cwd=ROOT, env={**os.environ, "POLYAD_FUZZ_EXAMPLES": "500"})
         summary.append(["fuzz suite --long (500 examples/test)", f"{time.perf_counter() - started:.0f} s",
                         "passed" if result.returncode == 0 else f"FAILED (rc {result.returncode})"])
-    print_table("Reliability summary (loopback, inline backend, tiny models)", ["check", "result", "detail"], summary)
+    print_table("Reliability summary (loopback, tiny models; inline backend, phase 6 on Ray Serve)", ["check", "result", "detail"], summary)
     print(f"\nservice logs: {log_dir}")
 
 

@@ -176,17 +176,26 @@ class DataPlane:
             raise problem[0]
 
     async def list_services(self) -> gateway_pb2.ListServicesResponse:
-        """Every routed service with its readiness, checked concurrently with a short timeout."""
+        """Every routed service with its readiness and the detectors it cannot run, asked concurrently."""
         routes = self.router.routes
         ready = await asyncio.gather(*(self._is_ready(route) for route in routes))
+        unavailable = await asyncio.gather(*(self._unavailable_detectors(route) for route in routes))
         return gateway_pb2.ListServicesResponse(
             services=[
-                gateway_pb2.ServiceStatus(
-                    name=route.spec.name, modality=route.modality, address=route.address, ready=ok
-                )
-                for route, ok in zip(routes, ready, strict=True)
+                gateway_pb2.ServiceStatus(name=route.spec.name, modality=route.modality, address=route.address,
+                                          ready=ok, unavailable_detectors=missing)
+                for route, ok, missing in zip(routes, ready, unavailable, strict=True)
             ]
         )
+
+    async def _unavailable_detectors(self, route: Route) -> dict[str, str]:
+        """The service's own list of detectors that cannot run here (empty when it does not answer)."""
+        request = route.spec.messages().GetModelInfoRequest()
+        try:
+            info = await self.unary(route, "GetModelInfo", request, self.settings.health_timeout_s)
+        except PolyadError:
+            return {}
+        return dict(info.model.unavailable_detectors)
 
     async def _is_ready(self, route: Route) -> bool:
         request = health_pb2.HealthCheckRequest(service=route.spec.grpc_service)

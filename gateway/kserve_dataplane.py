@@ -63,28 +63,34 @@ class KServeDataPlane:
         self.dataplane = dataplane
         self._version = _server_version()
         self._cache_s = cache_s
-        self._detectors: dict[str, tuple[float, list[str]]] = {}
+        self._detectors: dict[str, tuple[float, list[str], dict[str, str]]] = {}
 
-    async def _service_detectors(self, route: Route) -> list[str]:
-        """The detectors a routed service reports (``GetModelInfo``); its spec's default while it cannot answer."""
+    async def _service_detectors(self, route: Route) -> tuple[list[str], dict[str, str]]:
+        """(detectors, {detector: why it cannot run}) as a routed service reports them (``GetModelInfo``);
+        its spec's default while it cannot answer."""
         cached = self._detectors.get(route.address + route.modality)
         if cached is not None and time.monotonic() - cached[0] < self._cache_s:
-            return cached[1]
+            return cached[1], cached[2]
         request = route.spec.messages().GetModelInfoRequest()
         try:
             info = (await self.dataplane.unary(route, "GetModelInfo", request,
                                                self.dataplane.settings.health_timeout_s)).model
-            names = list(info.detectors) or [info.detector]
+            names, unavailable = list(info.detectors) or [info.detector], dict(info.unavailable_detectors)
         except PolyadError:
-            names = [route.spec.default_detector]
-        self._detectors[route.address + route.modality] = (time.monotonic(), names)
-        return names
+            names, unavailable = [route.spec.default_detector], {}
+        self._detectors[route.address + route.modality] = (time.monotonic(), names, unavailable)
+        return names, unavailable
 
     async def models(self) -> dict[str, KServeModel]:
         """The v2 models of the currently routed services, as the services report them (routes may change)."""
         routes = self.dataplane.router.routes
         found = await asyncio.gather(*(self._service_detectors(route) for route in routes))
-        return model_table({route.modality: names for route, names in zip(routes, found, strict=True)})
+        return model_table({route.modality: names for route, (names, _) in zip(routes, found, strict=True)})
+
+    async def _unavailable(self, model: KServeModel) -> str:
+        """Why the model's detector cannot run in its service's deployment ("" when it can)."""
+        _, unavailable = await self._service_detectors(self.dataplane.router.get(model.modality))
+        return unavailable.get(model.detector, "")
 
     async def model(self, name: str) -> KServeModel:
         """The v2 model ``name``; ``ModelNotFoundError`` otherwise."""
@@ -94,8 +100,9 @@ class KServeDataPlane:
         """Triton's repository index: every v2 model of the routed services with its state (READY / UNAVAILABLE)."""
         models = await self.models()
         ready = await asyncio.gather(*(self.model_ready(name) for name in models))
-        return [{"name": name, "version": "", "state": "READY" if ok else "UNAVAILABLE", "reason": ""}
-                for name, ok in zip(models, ready, strict=True)]
+        reasons = await asyncio.gather(*(self._unavailable(model) for model in models.values()))
+        return [{"name": name, "version": "", "state": "READY" if ok else "UNAVAILABLE", "reason": reason}
+                for name, ok, reason in zip(models, ready, reasons, strict=True)]
 
     def server_metadata(self) -> dict[str, Any]:
         """``{"name", "version", "extensions"}``."""
@@ -118,7 +125,9 @@ class KServeDataPlane:
 
     async def model_ready(self, name: str, model_version: str = "") -> bool:
         """True when the model's service can load the version (unknown model names are NOT_FOUND)."""
-        await self.model(name)
+        model = await self.model(name)
+        if await self._unavailable(model):
+            return False
         try:
             await self.model_info(name, model_version, self.dataplane.settings.health_timeout_s)
         except PolyadError:

@@ -51,6 +51,9 @@ class ServiceOut(BaseModel):
     modality: str
     address: str
     ready: bool = Field(description="The service's grpc.health.v1 status is SERVING.")
+    unavailable_detectors: dict[str, str] = Field(
+        default_factory=dict, description="Detectors of the service that cannot run here, with the reason "
+        "(e.g. no VLM checkpoint configured); Detect with one answers FAILED_PRECONDITION / 400.")
 
 
 class ServicesOut(BaseModel):
@@ -120,4 +123,5 @@ def service_json(status: gateway_pb2.ServiceStatus) -> dict[str, Any]:
         "modality": status.modality,
         "address": status.address,
         "ready": status.ready,
+        "unavailable_detectors": dict(status.unavailable_detectors),
     }

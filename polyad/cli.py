@@ -1,4 +1,4 @@
-"""The ``polyad`` command line: ``up``, ``serve``, ``train``, ``score``, ``eval``.
+"""The ``polyad`` command line: ``up``, ``serve``, ``services``, ``train``, ``score``, ``eval``.
 
 The service list and each service's commands come from the registered service specs
 (:mod:`services.core.spec`); heavy imports (torch, ray) happen inside the sub-commands, so
@@ -54,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("service", choices=specs)
     serve.add_argument("--config", help="YAML settings file (env vars POLYAD_<SERVICE>_* override it)")
 
+    services = sub.add_parser("services", help="list the running gateway's services, readiness and detectors "
+                              "that cannot run (exit 1 while one is not ready)")
+    services.add_argument("--gateway", default="127.0.0.1:50051", help="gateway gRPC address")
+    services.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    services.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the answer")
+
     with_cli = {name: spec for name, spec in specs.items() if spec.cli}
     train = sub.add_parser("train", help="train a detector on normal data and store a new version")
     train.add_argument("service", choices=with_cli)
@@ -97,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
 
         serve_main([args.service, *(["--config", args.config] if args.config else [])])
         return 0
+    if args.command == "services":
+        from polyad.commands.services import run_services
+
+        return run_services(args)
     from services.core.errors import PolyadError
 
     spec = service_specs()[args.service]

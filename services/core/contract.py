@@ -97,6 +97,15 @@ class Detector(ABC, Generic[BatchT]):
     modality: ClassVar[str]
     Config: ClassVar[type[DetectorConfig]] = DetectorConfig
 
+    @classmethod
+    def unavailable_reason(cls) -> str:
+        """Why this detector cannot run in this deployment ("" when it can), e.g. a missing local checkpoint.
+
+        Reported by GetModelInfo, the gateway's service list and KServe repository index; a detector that
+        cannot run refuses Detect with FAILED_PRECONDITION naming the same setting, never a made-up score.
+        """
+        return ""
+
     def __init__(self, config: DetectorConfig | dict[str, Any] | None = None, **overrides: Any) -> None:
         base = config.model_dump() if isinstance(config, DetectorConfig) else dict(config or {})
         self.config = self.Config(**{**base, **overrides})

@@ -96,6 +96,10 @@ class DomainServicer:
         """``common.v1.ModelInfo`` of a loaded version, listing every detector this service can load."""
         info = model.info(self.settings.backend.kind)
         info.detectors.extend(registry.service_detectors(self.models.service))
+        for name in info.detectors:
+            reason = registry.detector_class(self.models.service, name).unavailable_reason()
+            if reason:
+                info.unavailable_detectors[name] = reason
         return info
 
     def fit_data(self, request: Any, overrides: dict[str, Any], fraction: float) -> tuple[Any, Any]:

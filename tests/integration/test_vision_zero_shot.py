@@ -27,6 +27,7 @@ from services.core.codecs import to_numpy
 from services.vision.detectors.tipsomaly import ClipTokenizer, PreconditionError, TipsomalyDetector
 from services.vision.detectors.tipsomaly.config import CHECKPOINT_ENV
 from tests.contract.cases import write_tiny_vlm
+from tests.support.services import start_gateway
 
 SIZE = 64
 SMALL = {"image_size": SIZE, "n_ctx": 4}
@@ -59,9 +60,11 @@ def stack(loop_thread, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim
     settings = VisionSettings(address="127.0.0.1:0", store_root=str(store.root), backend=BackendSettings(),
                               image_size=SIZE, default_detector="tipsomaly")
     service = loop_thread.run(start("vision", settings))
+    gateway = start_gateway(loop_thread, {"vision": f"127.0.0.1:{service.port}"})
     with grpc.insecure_channel(f"127.0.0.1:{service.port}") as channel:
         yield SimpleNamespace(stub=pb_grpc.VisionServiceStub(channel), env_only=env_only, configured=configured,
-                              checkpoint=checkpoint, images=images)
+                              checkpoint=checkpoint, images=images, gateway=gateway)
+    loop_thread.run(gateway.stop())
     loop_thread.run(service.stop())
 
 
@@ -83,6 +86,37 @@ def test_model_without_checkpoint_is_failed_precondition_naming_the_setting(stac
         stack.stub.Fit(fit, timeout=30)
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "set checkpoint" in caught.value.details()
     assert PreconditionError.http_status == 400
+
+
+def test_status_says_no_checkpoint_is_configured_everywhere(stack: SimpleNamespace,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """GetModelInfo, the gateway's /v1/services and KServe index, and `polyad services` name the setting."""
+    import httpx
+
+    from polyad.cli import main
+
+    assert CHECKPOINT_ENV not in os.environ
+    info = stack.stub.GetModelInfo(pb.GetModelInfoRequest(), timeout=10).model
+    assert "tipsomaly" in info.detectors and "multi_ad" in info.detectors
+    reason = info.unavailable_detectors["tipsomaly"]
+    assert "no VLM checkpoint configured" in reason and CHECKPOINT_ENV in reason
+    assert set(info.unavailable_detectors) == {"tipsomaly"}  # the trained detectors need nothing more
+    http = f"http://127.0.0.1:{stack.gateway.http_port}"
+    services = httpx.get(f"{http}/v1/services", timeout=10).json()["services"]
+    assert services[0]["unavailable_detectors"] == {"tipsomaly": reason}
+    index = {m["name"]: m for m in httpx.post(f"{http}/v2/repository/index", timeout=10).json()}
+    assert index["vision-tipsomaly"]["state"] == "UNAVAILABLE" and index["vision-tipsomaly"]["reason"] == reason
+    assert index["vision-multi_ad"]["reason"] == ""
+    assert httpx.get(f"{http}/v2/models/vision-tipsomaly/ready", timeout=10).status_code != 200
+    assert main(["services", "--gateway", f"127.0.0.1:{stack.gateway.grpc_port}", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["services"][0]
+    assert listed["unavailable_detectors"] == {"tipsomaly": reason}
+    os.environ[CHECKPOINT_ENV] = str(stack.checkpoint)  # configured: nothing is reported any more
+    try:
+        info = stack.stub.GetModelInfo(pb.GetModelInfoRequest(), timeout=10).model
+        assert "tipsomaly" not in info.unavailable_detectors
+    finally:
+        del os.environ[CHECKPOINT_ENV]
 
 
 def test_random_weights_checkpoint_gives_scores_and_maps_at_input_resolution(stack: SimpleNamespace) -> None:

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dpolyad/common/v1/common.proto\x12\x10polyad.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"P\n\x06Tensor\x12)\n\x05\x64type\x18\x01 \x01(\x0e\x32\x1a.polyad.common.v1.DataType\x12\r\n\x05shape\x18\x02 \x03(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"]\n\x0e\x44\x65\x63isionPolicy\x12,\n\x04rule\x18\x01 \x01(\x0e\x32\x1e.polyad.common.v1.DecisionRule\x12\r\n\x05\x61lpha\x18\x02 \x01(\x01\x12\x0e\n\x06window\x18\x03 \x01(\r\"\xbc\x01\n\tDecisions\x12*\n\x08p_values\x18\x01 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12+\n\tanomalous\x18\x02 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12,\n\x04rule\x18\x03 \x01(\x0e\x32\x1e.polyad.common.v1.DecisionRule\x12\r\n\x05\x61lpha\x18\x04 \x01(\x01\x12\x19\n\x11p_value_threshold\x18\x05 \x01(\x01\"M\n\x06Region\x12\r\n\x05start\x18\x01 \x01(\x03\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x03\x12\x12\n\npeak_score\x18\x03 \x01(\x02\x12\x13\n\x0bmin_p_value\x18\x04 \x01(\x01\"-\n\x08ModelRef\x12\x10\n\x08\x64\x65tector\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"\xbf\x03\n\tModelInfo\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x10\n\x08\x64\x65tector\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x10\n\x08modality\x18\x04 \x01(\t\x12/\n\x0binput_dtype\x18\x05 \x01(\x0e\x32\x1a.polyad.common.v1.DataType\x12\x13\n\x0binput_shape\x18\x06 \x03(\x03\x12\x19\n\x11input_description\x18\x07 \x01(\t\x12\x13\n\x0b\x63onfig_json\x18\x08 \x01(\t\x12\x1d\n\x15training_summary_json\x18\t \x01(\t\x12\x39\n\x07metrics\x18\n \x03(\x0b\x32(.polyad.common.v1.ModelInfo.MetricsEntry\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x63\x61libration_size\x18\x0c \x01(\x04\x12\x0f\n\x07\x62\x61\x63kend\x18\r \x01(\t\x12\x11\n\tdetectors\x18\x0e \x03(\t\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\",\n\x0b\x45rrorDetail\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t*\xbd\x01\n\x08\x44\x61taType\x12\x19\n\x15\x44\x41TA_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x44\x41TA_TYPE_FLOAT32\x10\x01\x12\x15\n\x11\x44\x41TA_TYPE_FLOAT64\x10\x02\x12\x13\n\x0f\x44\x41TA_TYPE_INT32\x10\x03\x12\x13\n\x0f\x44\x41TA_TYPE_INT64\x10\x04\x12\x13\n\x0f\x44\x41TA_TYPE_UINT8\x10\x05\x12\x12\n\x0e\x44\x41TA_TYPE_BOOL\x10\x06\x12\x15\n\x11\x44\x41TA_TYPE_FLOAT16\x10\x07*\x93\x01\n\x0c\x44\x65\x63isionRule\x12\x1d\n\x19\x44\x45\x43ISION_RULE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x44\x45\x43ISION_RULE_ALPHA\x10\x01\x12$\n DECISION_RULE_BENJAMINI_HOCHBERG\x10\x02\x12%\n!DECISION_RULE_BENJAMINI_YEKUTIELI\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dpolyad/common/v1/common.proto\x12\x10polyad.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"P\n\x06Tensor\x12)\n\x05\x64type\x18\x01 \x01(\x0e\x32\x1a.polyad.common.v1.DataType\x12\r\n\x05shape\x18\x02 \x03(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"]\n\x0e\x44\x65\x63isionPolicy\x12,\n\x04rule\x18\x01 \x01(\x0e\x32\x1e.polyad.common.v1.DecisionRule\x12\r\n\x05\x61lpha\x18\x02 \x01(\x01\x12\x0e\n\x06window\x18\x03 \x01(\r\"\xbc\x01\n\tDecisions\x12*\n\x08p_values\x18\x01 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12+\n\tanomalous\x18\x02 \x01(\x0b\x32\x18.polyad.common.v1.Tensor\x12,\n\x04rule\x18\x03 \x01(\x0e\x32\x1e.polyad.common.v1.DecisionRule\x12\r\n\x05\x61lpha\x18\x04 \x01(\x01\x12\x19\n\x11p_value_threshold\x18\x05 \x01(\x01\"M\n\x06Region\x12\r\n\x05start\x18\x01 \x01(\x03\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x03\x12\x12\n\npeak_score\x18\x03 \x01(\x02\x12\x13\n\x0bmin_p_value\x18\x04 \x01(\x01\"-\n\x08ModelRef\x12\x10\n\x08\x64\x65tector\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\"\xd2\x04\n\tModelInfo\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x10\n\x08\x64\x65tector\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x10\n\x08modality\x18\x04 \x01(\t\x12/\n\x0binput_dtype\x18\x05 \x01(\x0e\x32\x1a.polyad.common.v1.DataType\x12\x13\n\x0binput_shape\x18\x06 \x03(\x03\x12\x19\n\x11input_description\x18\x07 \x01(\t\x12\x13\n\x0b\x63onfig_json\x18\x08 \x01(\t\x12\x1d\n\x15training_summary_json\x18\t \x01(\t\x12\x39\n\x07metrics\x18\n \x03(\x0b\x32(.polyad.common.v1.ModelInfo.MetricsEntry\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x63\x61libration_size\x18\x0c \x01(\x04\x12\x0f\n\x07\x62\x61\x63kend\x18\r \x01(\t\x12\x11\n\tdetectors\x18\x0e \x03(\t\x12T\n\x15unavailable_detectors\x18\x0f \x03(\x0b\x32\x35.polyad.common.v1.ModelInfo.UnavailableDetectorsEntry\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a;\n\x19UnavailableDetectorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\",\n\x0b\x45rrorDetail\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t*\xbd\x01\n\x08\x44\x61taType\x12\x19\n\x15\x44\x41TA_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x44\x41TA_TYPE_FLOAT32\x10\x01\x12\x15\n\x11\x44\x41TA_TYPE_FLOAT64\x10\x02\x12\x13\n\x0f\x44\x41TA_TYPE_INT32\x10\x03\x12\x13\n\x0f\x44\x41TA_TYPE_INT64\x10\x04\x12\x13\n\x0f\x44\x41TA_TYPE_UINT8\x10\x05\x12\x12\n\x0e\x44\x41TA_TYPE_BOOL\x10\x06\x12\x15\n\x11\x44\x41TA_TYPE_FLOAT16\x10\x07*\x93\x01\n\x0c\x44\x65\x63isionRule\x12\x1d\n\x19\x44\x45\x43ISION_RULE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x44\x45\x43ISION_RULE_ALPHA\x10\x01\x12$\n DECISION_RULE_BENJAMINI_HOCHBERG\x10\x02\x12%\n!DECISION_RULE_BENJAMINI_YEKUTIELI\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,10 +34,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MODELINFO_METRICSENTRY']._loaded_options = None
   _globals['_MODELINFO_METRICSENTRY']._serialized_options = b'8\001'
-  _globals['_DATATYPE']._serialized_start=1075
-  _globals['_DATATYPE']._serialized_end=1264
-  _globals['_DECISIONRULE']._serialized_start=1267
-  _globals['_DECISIONRULE']._serialized_end=1414
+  _globals['_MODELINFO_UNAVAILABLEDETECTORSENTRY']._loaded_options = None
+  _globals['_MODELINFO_UNAVAILABLEDETECTORSENTRY']._serialized_options = b'8\001'
+  _globals['_DATATYPE']._serialized_start=1222
+  _globals['_DATATYPE']._serialized_end=1411
+  _globals['_DECISIONRULE']._serialized_start=1414
+  _globals['_DECISIONRULE']._serialized_end=1561
   _globals['_TENSOR']._serialized_start=84
   _globals['_TENSOR']._serialized_end=164
   _globals['_DECISIONPOLICY']._serialized_start=166
@@ -49,9 +51,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MODELREF']._serialized_start=531
   _globals['_MODELREF']._serialized_end=576
   _globals['_MODELINFO']._serialized_start=579
-  _globals['_MODELINFO']._serialized_end=1026
-  _globals['_MODELINFO_METRICSENTRY']._serialized_start=980
-  _globals['_MODELINFO_METRICSENTRY']._serialized_end=1026
-  _globals['_ERRORDETAIL']._serialized_start=1028
-  _globals['_ERRORDETAIL']._serialized_end=1072
+  _globals['_MODELINFO']._serialized_end=1173
+  _globals['_MODELINFO_METRICSENTRY']._serialized_start=1066
+  _globals['_MODELINFO_METRICSENTRY']._serialized_end=1112
+  _globals['_MODELINFO_UNAVAILABLEDETECTORSENTRY']._serialized_start=1114
+  _globals['_MODELINFO_UNAVAILABLEDETECTORSENTRY']._serialized_end=1173
+  _globals['_ERRORDETAIL']._serialized_start=1175
+  _globals['_ERRORDETAIL']._serialized_end=1219
 # @@protoc_insertion_point(module_scope)

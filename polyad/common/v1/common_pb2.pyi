@@ -95,7 +95,7 @@ class ModelRef(_message.Message):
     def __init__(self, detector: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("service", "detector", "version", "modality", "input_dtype", "input_shape", "input_description", "config_json", "training_summary_json", "metrics", "created_at", "calibration_size", "backend", "detectors")
+    __slots__ = ("service", "detector", "version", "modality", "input_dtype", "input_shape", "input_description", "config_json", "training_summary_json", "metrics", "created_at", "calibration_size", "backend", "detectors", "unavailable_detectors")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -103,6 +103,13 @@ class ModelInfo(_message.Message):
         key: str
         value: float
         def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class UnavailableDetectorsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     DETECTOR_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -117,6 +124,7 @@ class ModelInfo(_message.Message):
     CALIBRATION_SIZE_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     DETECTORS_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_DETECTORS_FIELD_NUMBER: _ClassVar[int]
     service: str
     detector: str
     version: str
@@ -131,7 +139,8 @@ class ModelInfo(_message.Message):
     calibration_size: int
     backend: str
     detectors: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, service: _Optional[str] = ..., detector: _Optional[str] = ..., version: _Optional[str] = ..., modality: _Optional[str] = ..., input_dtype: _Optional[_Union[DataType, str]] = ..., input_shape: _Optional[_Iterable[int]] = ..., input_description: _Optional[str] = ..., config_json: _Optional[str] = ..., training_summary_json: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calibration_size: _Optional[int] = ..., backend: _Optional[str] = ..., detectors: _Optional[_Iterable[str]] = ...) -> None: ...
+    unavailable_detectors: _containers.ScalarMap[str, str]
+    def __init__(self, service: _Optional[str] = ..., detector: _Optional[str] = ..., version: _Optional[str] = ..., modality: _Optional[str] = ..., input_dtype: _Optional[_Union[DataType, str]] = ..., input_shape: _Optional[_Iterable[int]] = ..., input_description: _Optional[str] = ..., config_json: _Optional[str] = ..., training_summary_json: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calibration_size: _Optional[int] = ..., backend: _Optional[str] = ..., detectors: _Optional[_Iterable[str]] = ..., unavailable_detectors: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ErrorDetail(_message.Message):
     __slots__ = ("field", "reason")

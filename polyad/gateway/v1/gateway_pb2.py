@@ -29,13 +29,15 @@ from polyad.timeseries.v1 import timeseries_pb2 as polyad_dot_timeseries_dot_v1_
 from polyad.vision.v1 import vision_pb2 as polyad_dot_vision_dot_v1_dot_vision__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fpolyad/gateway/v1/gateway.proto\x12\x11polyad.gateway.v1\x1a\x19google/protobuf/any.proto\x1a\x1bpolyad/graph/v1/graph.proto\x1a\x19polyad/logs/v1/logs.proto\x1a%polyad/timeseries/v1/timeseries.proto\x1a\x1dpolyad/vision/v1/vision.proto\"\x8f\x02\n\rDetectRequest\x12\x39\n\ntimeseries\x18\x01 \x01(\x0b\x32#.polyad.timeseries.v1.DetectRequestH\x00\x12\x31\n\x06vision\x18\x02 \x01(\x0b\x32\x1f.polyad.vision.v1.DetectRequestH\x00\x12-\n\x04logs\x18\x03 \x01(\x0b\x32\x1d.polyad.logs.v1.DetectRequestH\x00\x12/\n\x05graph\x18\x04 \x01(\x0b\x32\x1e.polyad.graph.v1.DetectRequestH\x00\x12%\n\x05other\x18\x05 \x01(\x0b\x32\x14.google.protobuf.AnyH\x00\x42\t\n\x07payload\"\xa4\x02\n\x0e\x44\x65tectResponse\x12\x0f\n\x07service\x18\x01 \x01(\t\x12:\n\ntimeseries\x18\x02 \x01(\x0b\x32$.polyad.timeseries.v1.DetectResponseH\x00\x12\x32\n\x06vision\x18\x03 \x01(\x0b\x32 .polyad.vision.v1.DetectResponseH\x00\x12.\n\x04logs\x18\x04 \x01(\x0b\x32\x1e.polyad.logs.v1.DetectResponseH\x00\x12\x30\n\x05graph\x18\x05 \x01(\x0b\x32\x1f.polyad.graph.v1.DetectResponseH\x00\x12%\n\x05other\x18\x06 \x01(\x0b\x32\x14.google.protobuf.AnyH\x00\x42\x08\n\x06result\"\xbd\x01\n\x13StreamDetectRequest\x12?\n\ntimeseries\x18\x01 \x01(\x0b\x32).polyad.timeseries.v1.StreamDetectRequestH\x00\x12\x33\n\x04logs\x18\x02 \x01(\x0b\x32#.polyad.logs.v1.StreamDetectRequestH\x00\x12%\n\x05other\x18\x03 \x01(\x0b\x32\x14.google.protobuf.AnyH\x00\x42\t\n\x07payload\"\xd0\x01\n\x14StreamDetectResponse\x12\x0f\n\x07service\x18\x01 \x01(\t\x12@\n\ntimeseries\x18\x02 \x01(\x0b\x32*.polyad.timeseries.v1.StreamDetectResponseH\x00\x12\x34\n\x04logs\x18\x03 \x01(\x0b\x32$.polyad.logs.v1.StreamDetectResponseH\x00\x12%\n\x05other\x18\x04 \x01(\x0b\x32\x14.google.protobuf.AnyH\x00\x42\x08\n\x06result\"\x15\n\x13ListServicesRequest\"O\n\rServiceStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08modality\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12\r\n\x05ready\x18\x04 \x01(\x08\"J\n\x14ListServicesResponse\x12\x32\n\x08services\x18\x01 \x03(\x0b\x32 .polyad.gateway.v1.ServiceStatus2\xa5\x02\n\x0eGatewayService\x12M\n\x06\x44\x65tect\x12 .polyad.gateway.v1.DetectRequest\x1a!.polyad.gateway.v1.DetectResponse\x12\x63\n\x0cStreamDetect\x12&.polyad.gateway.v1.StreamDetectRequest\x1a\'.polyad.gateway.v1.StreamDetectResponse(\x01\x30\x01\x12_\n\x0cListServices\x12&.polyad.gateway.v1.ListServicesRequest\x1a\'.polyad.gateway.v1.ListServicesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fpolyad/gateway/v1/gateway.proto\x12\x11polyad.gateway.v1\x1a\x19google/protobuf/any.proto\x1a\x1bpolyad/graph/v1/graph.proto\x1a\x19polyad/logs/v1/logs.proto\x1a%polyad/timeseries/v1/timeseries.proto\x1a\x1dpolyad/vision/v1/vision.proto\"\x8f\x02\n\rDetectRequest\x12\x39\n\ntimeseries\x18\x01 \x01(\x0b\x32#.polyad.timeseries.v1.DetectRequestH\x00\x12\x31\n\x06vision\x18\x02 \x01(\x0b\x32\x1f.polyad.vision.v1.DetectRequestH\x00\x12-\n\x04logs\x18\x03 \x01(\x0b\x32\x1d.polyad.logs.v1.DetectRequestH\x00\x12/\n\x05graph\x18\x04 \x01(\x0b\x32\x1e.polyad.graph.v1.DetectRequestH\x00\x12%\n\x05other\x18\x05 \x01(\x0b\x32\x14.google.protobuf.AnyH\x00\x42\t\n\x07payload\"\xa4\x02\n\x0e\x44\x65tectResponse\x12\x0f\n\x07service\x18\x01 \x01(\t\x12:\n\ntimeseries\x18\x02 \x01(\x0b\x32$.polyad.timeseries.v1.DetectResponseH\x00\x12\x32\n\x06vision\x18\x03 \x01(\x0b\x32 .polyad.vision.v1.DetectResponseH\x00\x12.\n\x04logs\x18\x04 \x01(\x0b\x32\x1e.polyad.logs.v1.DetectResponseH\x00\x12\x30\n\x05graph\x18\x05 \x01(\x0b\x32\x1f.polyad.graph.v1.DetectResponseH\x00\x12%\n\x05other\x18\x06 \x01(\x0b\x32\x14.google.protobuf.AnyH\x00\x42\x08\n\x06result\"\xbd\x01\n\x13StreamDetectRequest\x12?\n\ntimeseries\x18\x01 \x01(\x0b\x32).polyad.timeseries.v1.StreamDetectRequestH\x00\x12\x33\n\x04logs\x18\x02 \x01(\x0b\x32#.polyad.logs.v1.StreamDetectRequestH\x00\x12%\n\x05other\x18\x03 \x01(\x0b\x32\x14.google.protobuf.AnyH\x00\x42\t\n\x07payload\"\xd0\x01\n\x14StreamDetectResponse\x12\x0f\n\x07service\x18\x01 \x01(\t\x12@\n\ntimeseries\x18\x02 \x01(\x0b\x32*.polyad.timeseries.v1.StreamDetectResponseH\x00\x12\x34\n\x04logs\x18\x03 \x01(\x0b\x32$.polyad.logs.v1.StreamDetectResponseH\x00\x12%\n\x05other\x18\x04 \x01(\x0b\x32\x14.google.protobuf.AnyH\x00\x42\x08\n\x06result\"\x15\n\x13ListServicesRequest\"\xe7\x01\n\rServiceStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08modality\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12\r\n\x05ready\x18\x04 \x01(\x08\x12Y\n\x15unavailable_detectors\x18\x05 \x03(\x0b\x32:.polyad.gateway.v1.ServiceStatus.UnavailableDetectorsEntry\x1a;\n\x19UnavailableDetectorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"J\n\x14ListServicesResponse\x12\x32\n\x08services\x18\x01 \x03(\x0b\x32 .polyad.gateway.v1.ServiceStatus2\xa5\x02\n\x0eGatewayService\x12M\n\x06\x44\x65tect\x12 .polyad.gateway.v1.DetectRequest\x1a!.polyad.gateway.v1.DetectResponse\x12\x63\n\x0cStreamDetect\x12&.polyad.gateway.v1.StreamDetectRequest\x1a\'.polyad.gateway.v1.StreamDetectResponse(\x01\x30\x01\x12_\n\x0cListServices\x12&.polyad.gateway.v1.ListServicesRequest\x1a\'.polyad.gateway.v1.ListServicesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'polyad.gateway.v1.gateway_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_SERVICESTATUS_UNAVAILABLEDETECTORSENTRY']._loaded_options = None
+  _globals['_SERVICESTATUS_UNAVAILABLEDETECTORSENTRY']._serialized_options = b'8\001'
   _globals['_DETECTREQUEST']._serialized_start=208
   _globals['_DETECTREQUEST']._serialized_end=479
   _globals['_DETECTRESPONSE']._serialized_start=482
@@ -46,10 +48,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STREAMDETECTRESPONSE']._serialized_end=1177
   _globals['_LISTSERVICESREQUEST']._serialized_start=1179
   _globals['_LISTSERVICESREQUEST']._serialized_end=1200
-  _globals['_SERVICESTATUS']._serialized_start=1202
-  _globals['_SERVICESTATUS']._serialized_end=1281
-  _globals['_LISTSERVICESRESPONSE']._serialized_start=1283
-  _globals['_LISTSERVICESRESPONSE']._serialized_end=1357
-  _globals['_GATEWAYSERVICE']._serialized_start=1360
-  _globals['_GATEWAYSERVICE']._serialized_end=1653
+  _globals['_SERVICESTATUS']._serialized_start=1203
+  _globals['_SERVICESTATUS']._serialized_end=1434
+  _globals['_SERVICESTATUS_UNAVAILABLEDETECTORSENTRY']._serialized_start=1375
+  _globals['_SERVICESTATUS_UNAVAILABLEDETECTORSENTRY']._serialized_end=1434
+  _globals['_LISTSERVICESRESPONSE']._serialized_start=1436
+  _globals['_LISTSERVICESRESPONSE']._serialized_end=1510
+  _globals['_GATEWAYSERVICE']._serialized_start=1513
+  _globals['_GATEWAYSERVICE']._serialized_end=1806
 # @@protoc_insertion_point(module_scope)

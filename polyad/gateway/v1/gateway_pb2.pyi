@@ -68,16 +68,25 @@ class ListServicesRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ServiceStatus(_message.Message):
-    __slots__ = ("name", "modality", "address", "ready")
+    __slots__ = ("name", "modality", "address", "ready", "unavailable_detectors")
+    class UnavailableDetectorsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     NAME_FIELD_NUMBER: _ClassVar[int]
     MODALITY_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     READY_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_DETECTORS_FIELD_NUMBER: _ClassVar[int]
     name: str
     modality: str
     address: str
     ready: bool
-    def __init__(self, name: _Optional[str] = ..., modality: _Optional[str] = ..., address: _Optional[str] = ..., ready: _Optional[bool] = ...) -> None: ...
+    unavailable_detectors: _containers.ScalarMap[str, str]
+    def __init__(self, name: _Optional[str] = ..., modality: _Optional[str] = ..., address: _Optional[str] = ..., ready: _Optional[bool] = ..., unavailable_detectors: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ListServicesResponse(_message.Message):
     __slots__ = ("services",)

@@ -14,6 +14,7 @@ The VLM weights are never copied into the model store: the saved version names t
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import asdict
 from pathlib import Path
@@ -26,7 +27,12 @@ from torch import Tensor
 
 from services.vision.detectors.base import VisionDetector, gaussian_blur
 from services.vision.detectors.tipsomaly.checkpoint import CheckpointError, load_openclip
-from services.vision.detectors.tipsomaly.config import PreconditionError, TipsomalyConfig
+from services.vision.detectors.tipsomaly.config import (
+    CHECKPOINT_ENV,
+    NO_CHECKPOINT_MESSAGE,
+    PreconditionError,
+    TipsomalyConfig,
+)
 from services.vision.detectors.tipsomaly.head import DecoupledPrompts, fuse
 from services.vision.detectors.tipsomaly.model import OpenCLIP
 from services.vision.detectors.tipsomaly.tokenizer import ClipTokenizer, TokenizerError, find_tokenizer_file
@@ -66,6 +72,19 @@ class TipsomalyDetector(VisionDetector):
         self._clip: OpenCLIP | None = None
         self._pixel_text: Tensor | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def unavailable_reason(cls) -> str:
+        """The deployment's checkpoint setting (``$POLYAD_VISION_TIPSOMALY_CHECKPOINT``) is empty or not a file.
+
+        A stored version whose own config names a checkpoint is judged when it loads (FAILED_PRECONDITION).
+        """
+        path = os.environ.get(CHECKPOINT_ENV, "")
+        if not path:
+            return NO_CHECKPOINT_MESSAGE
+        if not Path(path).is_file():
+            return f"VLM checkpoint {path} (from {CHECKPOINT_ENV}) is not a file"
+        return ""
 
     # -- the VLM -----------------------------------------------------------------------------
     def _vlm(self) -> OpenCLIP:
