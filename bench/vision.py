@@ -7,7 +7,11 @@ AUROC, pixel AUROC and AUPRO per category and on average, fit time per category,
 256×256 image (inline, batch 1 and 8) and peak RSS of a process that loads and serves each model.
 Targets: ≥ 0.99 image AUROC, ≥ 0.97 pixel AUROC, ≤ 80 ms/image at batch 8, ≤ 1.5 GiB, ≤ 10 min fit.
 
-Run: ``python bench/vision.py [--quick] [--categories brick grass] [--train 64] [--test 40]``
+Accuracy is mean ± sd over ``--seeds`` (data crops and detector initialisation both follow the seed).
+The second evaluation (other photographs, an independent defect suite, ablations, false-positive rate at
+alpha) is ``bench/vision_holdout.py``; ``--holdout`` here runs it after this one with its defaults.
+
+Run: ``python bench/vision.py [--quick] [--categories brick grass] [--train 64] [--test 40] [--seeds 1 2 3]``
 """
 
 from __future__ import annotations
@@ -61,41 +65,50 @@ def peak_rss_gib(detector, name: str) -> float:  # type: ignore[no-untyped-def]
 def main() -> None:
     from services.core import registry
     from services.vision.data import CATEGORIES, inspection_set
-    from services.vision.experiments import evaluate_detector
+    from services.vision.experiments import TRAINED_DETECTORS, evaluate_detector
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--categories", nargs="+", default=list(CATEGORIES))
     parser.add_argument("--train", type=int, default=64)
     parser.add_argument("--test", type=int, default=40)
-    parser.add_argument("--quick", action="store_true", help="one category, 24 train / 16 test crops")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    parser.add_argument("--holdout", action="store_true", help="then run bench/vision_holdout.py (its defaults)")
+    parser.add_argument("--quick", action="store_true", help="one category and seed, 24 train / 16 test crops")
     parser.add_argument("--serving-only", action="store_true",
                         help="latency and memory only (models fitted on 16 brick crops; no accuracy table)")
     args = parser.parse_args()
     if args.quick:
-        args.categories, args.train, args.test = args.categories[:1], 24, 16
+        args.categories, args.train, args.test, args.seeds = args.categories[:1], 24, 16, args.seeds[:1]
     if args.serving_only:
-        args.categories, args.train, args.test = args.categories[:1], 16, 8
+        args.categories, args.train, args.test, args.seeds = args.categories[:1], 16, 8, args.seeds[:1]
     torch.set_num_threads(2)
-    names = registry.service_detectors("vision")
-    rows, results, fitted = [], {n: [] for n in names}, {}
-    for category in args.categories:
-        dataset = inspection_set(category, n_train=args.train, n_test=args.test, size=256, seed=1)
-        for name in names:
-            detector = registry.detector_class("vision", name)()
-            row = evaluate_detector(detector, dataset)
-            results[name].append(row)
-            fitted[name] = (detector, dataset.test_images)
-            rows.append([category, name, *(f"{row[k]:.3f}" for k in ("image_auroc", "pixel_auroc", "aupro")),
-                         f"{row['fit_s']:.0f}"])
-            print(f"  {category}/{name}: done in {row['fit_s']:.0f} s", flush=True)
-    for name in names:
-        mean = {k: np.mean([r[k] for r in results[name]]) for k in ("image_auroc", "pixel_auroc", "aupro", "fit_s")}
-        rows.append(["average", name, *(f"{mean[k]:.3f}" for k in ("image_auroc", "pixel_auroc", "aupro")),
-                     f"{mean['fit_s']:.0f}"])
+    names = list(TRAINED_DETECTORS)
+    keys = ("image_auroc", "pixel_auroc", "aupro")
+    results: dict[tuple[str, str], list[dict]] = {}
+    fitted = {}
+    for seed in args.seeds:
+        for category in args.categories:
+            dataset = inspection_set(category, n_train=args.train, n_test=args.test, size=256, seed=seed)
+            for name in names:
+                detector = registry.detector_class("vision", name)({"seed": seed})
+                row = evaluate_detector(detector, dataset)
+                results.setdefault((category, name), []).append(row)
+                fitted[name] = (detector, dataset.test_images)
+                print(f"  seed {seed} {category}/{name}: done in {row['fit_s']:.0f} s", flush=True)
+
+    def cell(values: list[float]) -> str:
+        return f"{np.mean(values):.3f} ± {np.std(values, ddof=1) if len(values) > 1 else 0.0:.3f}"
+
+    rows = [[category, name, *(cell([r[k] for r in runs]) for k in keys), f"{np.mean([r['fit_s'] for r in runs]):.0f}"]
+            for (category, name), runs in results.items()]
+    for name in names:  # average over categories per seed, then mean ± sd over seeds
+        per_seed = [[np.mean([results[(c, name)][i][k] for c in args.categories]) for i in range(len(args.seeds))]
+                    for k in keys]
+        rows.append(["average", name, *(cell(v) for v in per_seed), ""])
     if not args.serving_only:
         print_table(
             f"Held-out inspection crops ({args.train} normal train, {args.test} test of which half defective; "
-            "256×256)",
+            f"256×256; mean ± sd over seeds {args.seeds})",
             ["category", "detector", "image AUROC", "pixel AUROC", "AUPRO", "fit s"],
             rows,
         )
@@ -105,6 +118,8 @@ def main() -> None:
                         f"{peak_rss_gib(detector, name):.2f}"])
     print_table("Serving on 2 CPU cores (inline)", ["detector", "ms/image batch 1", "ms/image batch 8",
                                                    "peak RSS GiB"], serving)
+    if args.holdout:
+        subprocess.run([sys.executable, str(Path(__file__).with_name("vision_holdout.py"))], check=True)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -19,6 +20,16 @@ __all__ = ["add_arguments", "evaluate", "load_training_images", "score", "train"
 def add_arguments(parsers: dict[str, argparse.ArgumentParser]) -> None:
     """Options of the vision commands."""
     parsers["score"].add_argument("--heatmap", help="vision: write <image>.heatmap.png overlays into this folder")
+    evaluate = parsers["eval"]
+    options = (
+        ("--data", {"help": "vision: an MVTec AD root (<category>/train/good, test/, ground_truth/): run the "
+                            "standard protocol and print anomalib-style tables (default: the built-in set)"}),
+        ("--categories", {"nargs": "+", "help": "vision: MVTec AD categories to run (default: every one found)"}),
+        ("--detectors", {"nargs": "+", "help": "vision: detectors to evaluate (default: every trained one)"}),
+    )
+    for flag, kwargs in options:
+        with contextlib.suppress(argparse.ArgumentError):  # another service declared it for `eval`: share it
+            evaluate.add_argument(flag, **kwargs)
 
 console = Console(width=120)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
@@ -105,20 +116,47 @@ def score(args: argparse.Namespace) -> int:
     return 0
 
 
-def evaluate(args: argparse.Namespace) -> int:
-    """Held-out image AUROC, pixel AUROC and AUPRO of every vision detector on the built-in inspection set."""
+def _detector_factories(args: argparse.Namespace) -> dict:
+    """``{name: () -> fresh detector}`` for ``--detectors`` (``--quick``: shorter training)."""
     from services.core import registry
+    from services.core.errors import InvalidInputError
+    from services.vision.experiments import QUICK_CONFIGS, TRAINED_DETECTORS
+
+    names = getattr(args, "detectors", None) or list(TRAINED_DETECTORS)
+    known = registry.service_detectors("vision")
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InvalidInputError(f"unknown vision detector(s) {unknown}; expected some of {known}")
+    return {n: (lambda n=n: registry.detector_class("vision", n)(QUICK_CONFIGS.get(n, {}) if args.quick else {}))
+            for n in names}
+
+
+def evaluate_mvtec_folder(args: argparse.Namespace) -> int:
+    """The MVTec AD protocol on ``--data``: anomalib-format tables of image AUROC, pixel AUROC, AUPRO."""
+    from services.vision.experiments import anomalib_tables, evaluate_mvtec
+
+    results = evaluate_mvtec(args.data, _detector_factories(args), getattr(args, "categories", None))
+    print(f"MVTec AD protocol on {args.data}: fit on train/good, score test/*, 256x256, AUPRO at FPR <= 0.3")
+    print()
+    print(anomalib_tables(results))
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """Held-out image AUROC, pixel AUROC and AUPRO: on ``--data`` (MVTec AD layout) or the built-in set."""
     from services.vision.data import CATEGORIES, inspection_set
     from services.vision.experiments import evaluate_detector
 
+    if getattr(args, "data", None):
+        return evaluate_mvtec_folder(args)
     n_train, n_test = (24, 16) if args.quick else (64, 40)
     table = Table(title="Vision detectors on held-out inspection crops (defect kinds unseen in training)")
     for column in ("category", "detector", "image AUROC", "pixel AUROC", "AUPRO", "fit s", "ms/image"):
         table.add_column(column, justify="right")
     for category in CATEGORIES:
         dataset = inspection_set(category, n_train=n_train, n_test=n_test, seed=1)
-        for name in registry.service_detectors("vision"):
-            row = evaluate_detector(registry.detector_class("vision", name)(), dataset)
+        for name, make in _detector_factories(args).items():
+            row = evaluate_detector(make(), dataset)
             table.add_row(category, name, *(f"{row[k]:.3f}" for k in ("image_auroc", "pixel_auroc", "aupro")),
                           f"{row['fit_s']:.0f}", f"{row['ms_per_image']:.0f}")
     console.print(table)

@@ -4,7 +4,10 @@ Images are numpy ``uint8 (H, W, 3)`` RGB, masks ``bool (H, W)``, labels 0 (norma
 
 The built-in set (``inspection_set``) crops real defect-free surfaces shipped inside the scikit-image wheel
 (``brick``, ``grass``, ``gravel``: 512x512 grayscale photographs; nothing is downloaded). Each texture is split
-spatially: training crops come from rows 0-287, test crops from rows 320-511, so no pixel is shared. Half of
+spatially (``REGIONS``): training crops come from rows 0-287, test crops from rows 320-511, so no pixel is
+shared. ``normal_crops`` cuts normal crops from any region: the default model calibrates on the ``calibration``
+region (rows 320-511, columns 0-247) and its false-positive rate is checked on the ``fresh`` region (rows
+320-511, columns 264-511), so calibration and fresh images share no pixel with training or each other. Half of
 the test crops carry one synthetic defect with an exact pixel mask (``DEFECT_KINDS``: scratches are thin
 polylines, cracks darker branching random walks, cut-paste a rotated and recoloured patch of another crop of the
 same texture, stains blurred colour blobs, holes dark ellipses with shaded rims).
@@ -36,11 +39,20 @@ __all__ = [
     "inspection_set",
     "load_mvtec",
     "load_visa",
+    "normal_crops",
+    "random_crop",
     "synthesize_training_anomaly",
 ]
 
 CATEGORIES: tuple[str, ...] = ("brick", "grass", "gravel")
-_TRAIN_ROWS, _TEST_ROWS, _CROP = (0, 288), (320, 512), 192  # texture rows per split; source crop side (px)
+_CROP = 192  # source crop side (px)
+Region = tuple[tuple[int, int], tuple[int, int]]
+REGIONS: dict[str, Region] = {  # (rows, columns) of the 512x512 texture per split
+    "train": ((0, 288), (0, 512)),
+    "test": ((320, 512), (0, 512)),
+    "calibration": ((320, 512), (0, 248)),
+    "fresh": ((320, 512), (264, 512)),
+}
 _IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
 
@@ -59,6 +71,7 @@ class ImageDataset:
     test_masks: np.ndarray
     test_defects: list[str] = field(default_factory=list)
     test_paths: list[str] = field(default_factory=list)
+    calibration_images: np.ndarray | None = None  # (K, H, W, 3) normal images disjoint from train, if any
 
 
 class InspectionSet(ImageDataset):
@@ -171,18 +184,33 @@ def _texture(category: str) -> np.ndarray:
     return np.repeat(tex[..., None], 3, axis=2) if tex.ndim == 2 else tex[..., :3]
 
 
-def _crop(category: str, rows: tuple[int, int], size: int, rng: np.random.Generator) -> np.ndarray:
-    """A random ``_CROP`` square from ``rows`` of the texture, randomly flipped, resized to ``(size, size, 3)``."""
-    tex = _texture(category)[rows[0] : rows[1]]
-    y = int(rng.integers(0, tex.shape[0] - _CROP + 1))
-    x = int(rng.integers(0, tex.shape[1] - _CROP + 1))
-    patch = tex[y : y + _CROP, x : x + _CROP]
+def random_crop(source: np.ndarray, side: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A random ``side`` square of ``source (H, W, 3)``, randomly flipped, resized to ``(size, size, 3)`` uint8."""
+    y = int(rng.integers(0, source.shape[0] - side + 1))
+    x = int(rng.integers(0, source.shape[1] - side + 1))
+    patch = source[y : y + side, x : x + side]
     if rng.random() < 0.5:
         patch = patch[:, ::-1]
     if rng.random() < 0.5:
         patch = patch[::-1]
     im = Image.fromarray(np.ascontiguousarray(patch)).resize((size, size), Image.Resampling.BILINEAR)
     return np.asarray(im, dtype=np.uint8)
+
+
+def _crop(category: str, split: str, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A random crop of the texture's ``split`` region (see ``REGIONS``), ``(size, size, 3)`` uint8."""
+    (top, bottom), (left, right) = REGIONS[split]
+    return random_crop(_texture(category)[top:bottom, left:right], _CROP, size, rng)
+
+
+def normal_crops(category: str, split: str, n: int, size: int = 256, seed: int = 0) -> np.ndarray:
+    """``n`` normal crops ``(n, size, size, 3)`` uint8 of one texture region (``REGIONS`` key)."""
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown inspection category {category!r}; choose from {CATEGORIES}")
+    if split not in REGIONS:
+        raise ValueError(f"unknown region {split!r}; choose from {sorted(REGIONS)}")
+    rng = np.random.default_rng([seed, CATEGORIES.index(category), sorted(REGIONS).index(split), 2718])
+    return _stack([_crop(category, split, size, rng) for _ in range(n)], size)
 
 
 def inspection_set(category: str, n_train: int = 64, n_test: int = 40, size: int = 256, seed: int = 0) -> InspectionSet:
@@ -193,14 +221,14 @@ def inspection_set(category: str, n_train: int = 64, n_test: int = 40, size: int
     if category not in CATEGORIES:
         raise ValueError(f"unknown inspection category {category!r}; choose from {CATEGORIES}")
     rng = np.random.default_rng([seed, CATEGORIES.index(category), 1729])
-    train = [_crop(category, _TRAIN_ROWS, size, rng) for _ in range(n_train)]
+    train = [_crop(category, "train", size, rng) for _ in range(n_train)]
     images, masks, labels, kinds = [], [], [], []
     for i in range(n_test):
-        img = _crop(category, _TEST_ROWS, size, rng)
+        img = _crop(category, "test", size, rng)
         mask, kind = np.zeros((size, size), dtype=bool), "good"
         if i % 2 == 1:
             kind = DEFECT_KINDS[(i // 2) % len(DEFECT_KINDS)]
-            donor = _crop(category, _TEST_ROWS, size, rng)
+            donor = _crop(category, "test", size, rng)
             while mask.sum() < max(16, size * size // 2000):
                 out, mask = DEFECTS[kind](img, rng, donor)
             img = np.clip(np.rint(out), 0, 255).astype(np.uint8)

@@ -18,13 +18,15 @@ CALIBRATION_IMAGES = 199
 def train_default_model(
     store: ModelStore, progress: bool = False, overrides: dict[str, Any] | None = None, detector: str = "multi_ad"
 ) -> StoredModel:
-    """Fit ``detector`` on 64 normal crops of the bundled ``brick`` texture; calibrate on 199 others."""
+    """Fit ``detector`` on 64 normal crops of the bundled ``brick`` texture; calibrate on 199 crops of a
+    region no training crop touches (``services.vision.data.REGIONS``), so calibration scores are
+    exchangeable with scores of new brick images rather than optimistic."""
     from services.core import registry
-    from services.vision.data import inspection_set
+    from services.vision.data import normal_crops
 
-    # 64 crops to fit, 199 more to calibrate: conformal p-values go down to 1/200, so the default alpha 0.01
+    # 64 crops to fit, 199 to calibrate: conformal p-values go down to 1/200, so the default alpha 0.01
     # can flag a defect (with 16 calibration images no p-value could fall below 1/17).
-    dataset = inspection_set(DEFAULT_CATEGORY, n_train=FIT_IMAGES + CALIBRATION_IMAGES, n_test=0, seed=0)
-    train, calibration = dataset.train_images[:FIT_IMAGES], dataset.train_images[FIT_IMAGES:]
+    train = normal_crops(DEFAULT_CATEGORY, "train", FIT_IMAGES, seed=0)
+    calibration = normal_crops(DEFAULT_CATEGORY, "calibration", CALIBRATION_IMAGES, seed=0)
     cls = registry.detector_class(SERVICE, detector)
     return fit_and_store(store, SERVICE, cls({"show_progress": progress, **(overrides or {})}), train, calibration)

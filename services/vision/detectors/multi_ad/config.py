@@ -16,6 +16,8 @@ class MultiADConfig(VisionConfig):
     student_width: int = Field(32, ge=4, description="Channels of the student's first stage (doubling per scale).")
     student_blocks: int = Field(2, ge=1, description="SE-residual blocks per student stage.")
     se_reduction: int = Field(4, ge=1, description="Squeeze-and-excitation reduction ratio.")
+    se_blocks: bool = Field(True, description="SE channel attention in the student (False: plain residual blocks).")
+    discriminator: bool = Field(True, description="Train and fuse the discriminator (False: discrepancy maps only).")
     kd_steps: int = Field(800, ge=1, description="Distillation steps (student on normal images).")
     kd_batch: int = Field(8, ge=1, description="Crops per distillation step.")
     kd_crop: int = Field(128, ge=32, description="Random crop side for distillation (<= image size).")

@@ -61,7 +61,7 @@ class MultiADDetector(VisionDetector):
         channels = tuple(TAP_CHANNELS[i] for i in cfg.layers)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
-            self.student_ = SEStudent(channels, cfg.student_width, cfg.student_blocks, cfg.se_reduction)
+            self.student_ = SEStudent(channels, cfg.student_width, cfg.student_blocks, cfg.se_reduction, cfg.se_blocks)
             self.discriminator_ = Discriminator(channels, width=cfg.disc_width)
         self.scale_ = torch.ones(len(channels))
 
@@ -79,7 +79,7 @@ class MultiADDetector(VisionDetector):
         self.student_.eval()
         maps = torch.cat([self._discrepancy(x[i : i + 16])[1] for i in range(0, len(x), 16)])  # (N, S, h, w)
         self.scale_ = torch.quantile(maps.transpose(0, 1).reshape(len(cfg.layers), -1)[:, ::7], cfg.norm_quantile, 1)
-        disc_loss = self._train_discriminator(x, generator)
+        disc_loss = self._train_discriminator(x, generator) if cfg.discriminator else float("nan")
         self.discriminator_.eval()
         return {"kd_loss": round(kd_loss, 5), "disc_loss": round(disc_loss, 5), "scale": self.scale_.tolist()}
 
@@ -154,8 +154,10 @@ class MultiADDetector(VisionDetector):
     # -- inference ---------------------------------------------------------------------------
     def _raw_maps(self, x: Tensor) -> Tensor:
         channel, maps = self._discrepancy(x)
-        probability = torch.sigmoid(self.discriminator_(channel, maps))
         normalised = (maps / self.scale_.view(1, -1, 1, 1)).mean(1)
+        if not self.config.discriminator:
+            return normalised
+        probability = torch.sigmoid(self.discriminator_(channel, maps))
         w = self.config.fusion_weight
         return w * probability + (1 - w) * normalised
 

@@ -31,16 +31,16 @@ class SEBlock(nn.Module):
 
 
 class SEResidualBlock(nn.Module):
-    """Basic residual block (two 3x3 conv + BN) with SE on the residual branch: ``(B, cin, H, W) ->
-    (B, cout, H / stride, W / stride)``."""
+    """Basic residual block (two 3x3 conv + BN) with SE on the residual branch (``se=False``: none, for the
+    ablation): ``(B, cin, H, W) -> (B, cout, H / stride, W / stride)``."""
 
-    def __init__(self, cin: int, cout: int, stride: int = 1, reduction: int = 4) -> None:
+    def __init__(self, cin: int, cout: int, stride: int = 1, reduction: int = 4, se: bool = True) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(cout)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(cout)
-        self.se = SEBlock(cout, reduction)
+        self.se = SEBlock(cout, reduction) if se else nn.Identity()
         self.shortcut = (
             nn.Identity() if stride == 1 and cin == cout
             else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
@@ -55,16 +55,18 @@ class SEResidualBlock(nn.Module):
 class SEStudent(nn.Module):
     """Student CNN: stem (stride 2) then one SE-residual stage per scale (each halves the resolution),
     each with a 1x1 head onto the teacher's channels; image ``(B, 3, H, W)`` -> ``[(B, C_s, h_s, w_s)]``
-    at strides ``4, 8, 16, ...``."""
+    at strides ``4, 8, 16, ...``; ``se=False`` drops every SE block."""
 
-    def __init__(self, out_channels: tuple[int, ...], width: int = 32, blocks: int = 2, reduction: int = 4) -> None:
+    def __init__(
+        self, out_channels: tuple[int, ...], width: int = 32, blocks: int = 2, reduction: int = 4, se: bool = True
+    ) -> None:
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, width, 3, 2, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())
         stages, heads, cin = [], [], width
         for s, cout in enumerate(out_channels):
             w = width * 2**s
-            layers = [SEResidualBlock(cin, w, 2, reduction)]
-            layers += [SEResidualBlock(w, w, 1, reduction) for _ in range(blocks - 1)]
+            layers = [SEResidualBlock(cin, w, 2, reduction, se)]
+            layers += [SEResidualBlock(w, w, 1, reduction, se) for _ in range(blocks - 1)]
             stages.append(nn.Sequential(*layers))
             heads.append(nn.Conv2d(w, cout, 1))
             cin = w

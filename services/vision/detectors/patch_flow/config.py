@@ -13,7 +13,8 @@ class PatchFlowConfig(VisionConfig):
     """Hyper-parameters of :class:`~services.vision.detectors.patch_flow.PatchFlowDetector`."""
 
     layers: tuple[int, ...] = Field((0, 1), min_length=1, description="Backbone taps used (0..3 = stride 4..32).")
-    neighbourhood: int = Field(3, ge=1, description="Side of the local averaging window (odd).")
+    neighbourhood: int = Field(3, ge=1, description="Side of the local averaging window (odd; 1 = no neighbours).")
+    adapter: bool = Field(True, description="Train the residual linear adapter before the flow (False: ablation).")
     feature_dim: int = Field(64, ge=4, description="Width d after the PCA-whitening projection (even).")
     flow_steps: int = Field(8, ge=1, description="ActNorm + permutation + affine-coupling steps.")
     flow_hidden: int = Field(128, ge=4, description="Hidden width of each coupling subnetwork.")

@@ -58,6 +58,8 @@ class PatchFlowDetector(VisionDetector):
 
     def _nll(self, z: Tensor, pos: Tensor) -> Tensor:
         """Whitened features ``(N, d)`` at positions ``(N, p)`` -> NLL in nats ``(N,)`` through adapter + flow."""
+        if not self.config.adapter:
+            return self.flow_.nll(z, pos)
         y, logdet = self.adapter_(z)
         return self.flow_.nll(y, pos) - logdet
 
@@ -74,7 +76,7 @@ class PatchFlowDetector(VisionDetector):
         self.mean_, self.proj_ = whitening(flat, d)
         z = (flat - self.mean_) @ self.proj_
         self._build(d)
-        params = [*self.adapter_.parameters(), *self.flow_.parameters()]
+        params = [*(self.adapter_.parameters() if cfg.adapter else ()), *self.flow_.parameters()]
         optimiser = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, cfg.train_steps, eta_min=cfg.lr * 0.05)
         init = torch.randperm(len(z), generator=generator)[: 4 * cfg.batch_patches]
