@@ -30,7 +30,8 @@ class PreconditionError(PolyadError):
 
 
 class TipsomalyConfig(VisionConfig):
-    """Options of :class:`~services.vision.detectors.tipsomaly.TipsomalyDetector` (zero-shot: nothing is trained)."""
+    """Options of :class:`~services.vision.detectors.tipsomaly.TipsomalyDetector` (zero-shot on the target: only the
+    pixel-level context may be trained, on an auxiliary annotated set of other categories)."""
 
     checkpoint: str = Field("", description=f"Local OpenCLIP ViT checkpoint; empty = ${CHECKPOINT_ENV}.")
     tokenizer: str = Field("", description="CLIP BPE merges file; empty = bpe_simple_vocab_16e6.txt.gz (or .txt, "
@@ -43,6 +44,9 @@ class TipsomalyConfig(VisionConfig):
                                  "to the global score (local evidence injected into the image score).")
     temperature: float = Field(0.01, gt=0.0, description="Softmax temperature of image-text similarities.")
     smoothing_sigma: float = Field(4.0, ge=0.0, description="Gaussian sigma (model pixels) of the map.")
+    prompt_epochs: int = Field(5, ge=1, le=200, description="Epochs of pixel-prompt training on an auxiliary "
+                               "annotated set (train_pixel_prompts; the published protocol's default).")
+    prompt_lr: float = Field(1e-3, gt=0.0, description="Adam learning rate of the pixel-level context vectors.")
 
     def resolved_checkpoint(self) -> str:
         """The checkpoint path in use: the config's, else the environment's; raises when neither is set."""

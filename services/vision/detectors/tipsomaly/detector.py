@@ -2,7 +2,9 @@
 
 1. ``fit`` is zero-shot: it reads no image content (the contract's normal images only fix the model size).
    It loads the VLM and the tokenizer, encodes the fixed handwritten image-level prompt ensembles and builds
-   the pixel-level prompts (learnable context vectors, seeded; not trained here) -- the state that is saved.
+   the pixel-level prompts (learnable context vectors, seeded) -- the state that is saved.
+   :meth:`TipsomalyDetector.train_pixel_prompts` then learns that context on an auxiliary annotated set of
+   other categories (:mod:`.prompt_training`), as the published zero-shot protocol does.
 2. ``score`` / ``explain``: global and patch embeddings of the image tower against the two decoupled prompt
    pairs, fused (local evidence injected into the global score) by :func:`head.fuse`; maps are smoothed and
    returned at the input resolution.
@@ -35,6 +37,7 @@ from services.vision.detectors.tipsomaly.config import (
 )
 from services.vision.detectors.tipsomaly.head import DecoupledPrompts, fuse
 from services.vision.detectors.tipsomaly.model import OpenCLIP
+from services.vision.detectors.tipsomaly.prompt_training import PromptTrainingResult, train_pixel_context
 from services.vision.detectors.tipsomaly.tokenizer import ClipTokenizer, TokenizerError, find_tokenizer_file
 
 __all__ = ["TipsomalyDetector"]
@@ -168,6 +171,30 @@ class TipsomalyDetector(VisionDetector):
 
     def _fit_tensor(self, x: Tensor) -> dict[str, Any]:  # unused: ``_fit`` is overridden (zero-shot)
         return {}
+
+    def train_pixel_prompts(self, images: np.ndarray, masks: np.ndarray, epochs: int | None = None,
+                            seed: int | None = None) -> PromptTrainingResult:
+        """Learn the pixel-level context on an auxiliary annotated set (images ``(N, H, W, 3)``, masks ``(N, H, W)``).
+
+        Call after ``fit``; the images must come from categories other than the ones scored later (zero-shot).
+        """
+        self._check_fitted()
+        images = self.validate_input(images)
+        clip, prompts, _ = self._ready()
+        x = self._preprocess(images)
+        with torch.no_grad():
+            patch = torch.cat([clip.encode_image(x[i : i + self.config.inference_batch])[1]
+                               for i in range(0, len(x), self.config.inference_batch)])
+        cfg = self.config
+        result = train_pixel_context(patch, masks, prompts, cfg.temperature, epochs or cfg.prompt_epochs,
+                                     lr=cfg.prompt_lr, seed=cfg.seed if seed is None else seed)
+        with self._lock:
+            self._pixel_text = None
+        self.training_summary_.setdefault("prompts", {}).update(
+            pixel_context_trained=True, auxiliary_images=result.n_images, prompt_epochs=len(result.epoch_losses),
+            auxiliary_anomalous_pixels=round(result.anomalous_pixel_fraction, 4),
+            prompt_loss_first_last=[round(result.epoch_losses[0], 4), round(result.epoch_losses[-1], 4)])
+        return result
 
     # -- inference ---------------------------------------------------------------------------
     def _preprocess(self, images: np.ndarray) -> Tensor:
