@@ -215,3 +215,19 @@ def test_bad_stream_state(univariate: CometDetector) -> None:
     state["buffer"] = state["buffer"][:5]
     with pytest.raises(InvalidInputError, match="buffer"):
         univariate.stream_step(np.zeros((1, 1)), state, adapt=False)
+
+
+def test_adaptation_skips_windows_with_anomalous_scores(univariate: CometDetector) -> None:
+    """A stream whose every window holds a point scored above ``adapt_max_score`` never adapts."""
+    series = np.sin(2 * np.pi * np.arange(600) / 40).astype(np.float32)
+    series[::50] = 8.0  # a spike in every window
+    state = univariate.initial_stream_state()
+    for start in range(0, 600, 32):
+        _, state = univariate.stream_step(series[start : start + 32], state, adapt=True)
+    assert "codebook" not in state  # guarded: nothing absorbed
+    unguarded = _copy(univariate)
+    unguarded.config = unguarded.Config(**{**univariate.config.model_dump(), "adapt_max_score": None})
+    state = unguarded.initial_stream_state()
+    for start in range(0, 600, 32):
+        _, state = unguarded.stream_step(series[start : start + 32], state, adapt=True)
+    assert "codebook" in state
