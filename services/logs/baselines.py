@@ -18,6 +18,7 @@ from services.logs.text import session_lines
 __all__ = ["DeepLog", "DrainTemplates", "TemplateCountModel", "ValueModel"]
 
 _HEADER = re.compile(r"^(?:\S*\d\S*\s+)+")
+_HUGE = 1e150
 
 
 class DrainTemplates:
@@ -64,7 +65,7 @@ class DrainTemplates:
                 values.append(float(parameter.value))
             except ValueError:
                 continue
-        return np.array(values, np.float64)
+        return np.clip(np.nan_to_num(np.array(values, np.float64)), -_HUGE, _HUGE)  # long digit runs: no overflow
 
     def transform(self, sessions: np.ndarray) -> list[np.ndarray]:
         """Dense template ids per session; lines matching no training template get 0."""
