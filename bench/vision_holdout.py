@@ -9,7 +9,7 @@ seeds of image AUROC, pixel AUROC and AUPRO per source, image AUROC per defect k
 row: dots and 1-px lines a few pixels wide at 256x256), and the false-positive rate at alpha = 0.1 of the
 normal test crops against the calibration crops (conformal p-values; exchangeable by construction).
 
-Run: ``python bench/vision_holdout.py [--quick] [--sources ihc moon] [--seeds 0 1 2] [--ablations]``;
+Run: ``python bench/vision_holdout.py [--quick] [--sources ihc moon] [--seeds 0 1 2] [--ablations] [--size 256]``;
 long runs can be split: ``--save part.json`` per run, then ``--load part*.json`` prints the merged tables.
 """
 
@@ -34,8 +34,11 @@ ABLATIONS: dict[str, tuple[str, dict]] = {
 }
 
 
-def run_one(source: str, seed: int, label: str, detector: str, config: dict) -> dict:
-    """Fit, calibrate and score one detector on one source and seed; a JSON-ready row."""
+def run_one(source: str, seed: int, label: str, detector: str, config: dict, sizes: dict) -> dict:
+    """Fit, calibrate and score one detector on one source and seed; a JSON-ready row.
+
+    ``sizes``: ``n_train``, ``n_calibration``, ``n_test`` crops and the model resolution ``size``.
+    """
     from services.core import registry
     from services.core.calibration import ConformalCalibrator
     from services.vision import metrics
@@ -43,8 +46,8 @@ def run_one(source: str, seed: int, label: str, detector: str, config: dict) -> 
     from services.vision.holdout import holdout_set
     from services.vision.holdout_defects import HOLDOUT_KINDS, SMALL_KINDS
 
-    data = holdout_set(source, seed=seed)
-    model = registry.detector_class("vision", detector)({**config, "seed": seed})
+    data = holdout_set(source, seed=seed, **sizes)
+    model = registry.detector_class("vision", detector)({**config, "seed": seed, "image_size": sizes["size"]})
     row = evaluate_detector(model, data)
     scores = row.pop("scores")
     row.pop("maps")
@@ -60,7 +63,7 @@ def run_one(source: str, seed: int, label: str, detector: str, config: dict) -> 
     calibration = score_dataset(model, data.calibration_images)[0]
     p_values = ConformalCalibrator().fit(calibration).p_values(scores[normal])
     row["fpr"] = float((p_values <= ALPHA).mean())
-    return {"source": source, "seed": seed, "label": label, **row}
+    return {"source": source, "seed": seed, "label": label, **sizes, **row}
 
 
 def _fmt(values: list[float | None]) -> str:
@@ -89,8 +92,10 @@ def print_tables(rows: list[dict]) -> None:
                        if any(r["seed"] == s for r in sel)]
             table.append([source, label, *(_fmt([r[k] for r in sel]) for k in ("image_auroc", "pixel_auroc", "aupro")),
                           f"{np.mean([r['fit_s'] for r in sel]):.0f}", _fmt([r["fpr"] for r in sel])])
-    print_table(f"Holdout photographs, unseen defect suite (seeds {seeds}; mean ± sd over seeds; 48 train, "
-                f"48 calibration, 60 test crops, 256x256)",
+    first = rows[0]
+    print_table(f"Holdout photographs, unseen defect suite (seeds {seeds}; mean ± sd over seeds; "
+                f"{first['n_train']} train, {first['n_calibration']} calibration, {first['n_test']} test crops, "
+                f"{first['size']}x{first['size']})",
                 ["source", "detector", "image AUROC", "pixel AUROC", "AUPRO", "fit s", f"FPR@{ALPHA}"], table)
     kinds = [*HOLDOUT_KINDS, "small"]
     by_kind = []
@@ -115,6 +120,10 @@ def main() -> None:
     parser.add_argument("--ablations", action="store_true", help="also run the ablation variants")
     parser.add_argument("--only-ablations", action="store_true", help="run the ablation variants only")
     parser.add_argument("--quick", action="store_true", help="shorter training (QUICK_CONFIGS): a fast look")
+    parser.add_argument("--size", type=int, default=256, help="model resolution (crops are 128 px of the photo)")
+    parser.add_argument("--train", type=int, default=48)
+    parser.add_argument("--calibration", type=int, default=48)
+    parser.add_argument("--test", type=int, default=60)
     parser.add_argument("--save", help="write the run rows to this JSON file")
     parser.add_argument("--load", nargs="+", help="print the tables of saved runs (no training)")
     args = parser.parse_args()
@@ -126,12 +135,13 @@ def main() -> None:
     if args.ablations or args.only_ablations:
         variants.update(ABLATIONS)
     rows = []
-    for seed in args.seeds:
-        for source in args.sources:
+    sizes = {"n_train": args.train, "n_calibration": args.calibration, "n_test": args.test, "size": args.size}
+    for source in args.sources:
+        for seed in args.seeds:
             for label, (detector, config) in variants.items():
                 started = time.perf_counter()
                 config = {**(QUICK_CONFIGS.get(detector, {}) if args.quick else {}), **config}
-                rows.append(run_one(source, seed, label + (" (quick)" if args.quick else ""), detector, config))
+                rows.append(run_one(source, seed, label + (" (quick)" if args.quick else ""), detector, config, sizes))
                 print(f"  {source}/seed {seed}/{label}: {time.perf_counter() - started:.0f} s", flush=True)
                 if args.save:
                     Path(args.save).write_text(json.dumps(rows))

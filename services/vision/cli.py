@@ -25,11 +25,12 @@ def add_arguments(parsers: dict[str, argparse.ArgumentParser]) -> None:
         ("--data", {"help": "vision: an MVTec AD root (<category>/train/good, test/, ground_truth/): run the "
                             "standard protocol and print anomalib-style tables (default: the built-in set)"}),
         ("--categories", {"nargs": "+", "help": "vision: MVTec AD categories to run (default: every one found)"}),
-        ("--detectors", {"nargs": "+", "help": "vision: detectors to evaluate (default: every trained one)"}),
+        (("--detectors", "--detector"), {"nargs": "+", "help": "vision: detectors to evaluate (default: every "
+                                                               "trained one)"}),
     )
-    for flag, kwargs in options:
+    for flags, kwargs in options:
         with contextlib.suppress(argparse.ArgumentError):  # another service declared it for `eval`: share it
-            evaluate.add_argument(flag, **kwargs)
+            evaluate.add_argument(*([flags] if isinstance(flags, str) else flags), **kwargs)
 
 console = Console(width=120)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}

@@ -12,6 +12,9 @@ from services.vision.detectors.multi_ad.model import SEBlock, SEStudent
 from services.vision.detectors.patch_flow import PatchFlowDetector
 from tests.contract.cases import SMALL_CONFIGS
 
+MULTI_AD = {**SMALL_CONFIGS["vision.multi_ad"], "kd_steps": 10}
+PATCH_FLOW = {**SMALL_CONFIGS["vision.patch_flow"], "train_steps": 15, "batch_patches": 256}
+
 
 @pytest.fixture(scope="module")
 def crops() -> np.ndarray:
@@ -28,12 +31,12 @@ def test_student_without_se_has_no_se_block() -> None:
 
 
 def test_multi_ad_without_discriminator_scores_the_normalised_discrepancy(crops: np.ndarray) -> None:
-    detector = MultiADDetector({**SMALL_CONFIGS["vision.multi_ad"], "discriminator": False}).fit(crops[:8])
-    assert np.isnan(detector.metrics_["disc_loss"])
+    detector = MultiADDetector({**MULTI_AD, "discriminator": False}).fit(crops[:8])
+    assert detector.training_summary_["disc_loss"] is None
     x = detector._preprocess(crops[8:])
     _, maps = detector._discrepancy(x)
     torch.testing.assert_close(detector._raw_maps(x), (maps / detector.scale_.view(1, -1, 1, 1)).mean(1))
-    untrained = MultiADDetector({**SMALL_CONFIGS["vision.multi_ad"], "discriminator": False})
+    untrained = MultiADDetector({**MULTI_AD, "discriminator": False})
     untrained._build()
     for trained, initial in zip(detector.discriminator_.parameters(), untrained.discriminator_.parameters(),
                                 strict=True):
@@ -41,7 +44,7 @@ def test_multi_ad_without_discriminator_scores_the_normalised_discrepancy(crops:
 
 
 def test_patch_flow_without_adapter_leaves_it_out(crops: np.ndarray) -> None:
-    config = SMALL_CONFIGS["vision.patch_flow"]
+    config = PATCH_FLOW
     plain = PatchFlowDetector({**config, "adapter": False}).fit(crops[:8])
     adapted = PatchFlowDetector(config).fit(crops[:8])
     assert plain.adapter_.weight.abs().max() == 0  # still the identity: not trained
@@ -52,5 +55,5 @@ def test_patch_flow_without_adapter_leaves_it_out(crops: np.ndarray) -> None:
 
 
 def test_patch_flow_neighbourhood_one_uses_raw_patches(crops: np.ndarray) -> None:
-    detector = PatchFlowDetector({**SMALL_CONFIGS["vision.patch_flow"], "neighbourhood": 1}).fit(crops[:8])
+    detector = PatchFlowDetector({**PATCH_FLOW, "neighbourhood": 1}).fit(crops[:8])
     assert detector.score(crops[8:]).shape == (2,)

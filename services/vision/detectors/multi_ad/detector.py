@@ -79,9 +79,9 @@ class MultiADDetector(VisionDetector):
         self.student_.eval()
         maps = torch.cat([self._discrepancy(x[i : i + 16])[1] for i in range(0, len(x), 16)])  # (N, S, h, w)
         self.scale_ = torch.quantile(maps.transpose(0, 1).reshape(len(cfg.layers), -1)[:, ::7], cfg.norm_quantile, 1)
-        disc_loss = self._train_discriminator(x, generator) if cfg.discriminator else float("nan")
+        disc_loss = round(self._train_discriminator(x, generator), 5) if cfg.discriminator else None
         self.discriminator_.eval()
-        return {"kd_loss": round(kd_loss, 5), "disc_loss": round(disc_loss, 5), "scale": self.scale_.tolist()}
+        return {"kd_loss": round(kd_loss, 5), "disc_loss": disc_loss, "scale": self.scale_.tolist()}
 
     def _distil(self, x: Tensor, generator: torch.Generator) -> float:
         """Cosine feature distillation on random (flipped) crops of normal images; mean loss of the last 20 steps."""
