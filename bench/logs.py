@@ -72,7 +72,7 @@ def methods(steps: int, minilm: bool, ablations: bool) -> dict[str, Method]:
 
 
 def datasets(kind: str, seed: int, quick: bool, real_log: Path):  # type: ignore[no-untyped-def]
-    """One data set of ``kind`` for ``seed``."""
+    """One data set of ``kind`` for ``seed`` (see :func:`injected_kinds` for the real set's anomaly kinds)."""
     from services.logs.data import generated_bgl, generated_hdfs, load_dpkg
     from services.logs.injection import inject
 
@@ -81,6 +81,26 @@ def datasets(kind: str, seed: int, quick: bool, real_log: Path):  # type: ignore
     if kind == "bgl":
         return generated_bgl(40_000 if quick else 120_000, seed=seed)
     return inject(load_dpkg(real_log), 0.06, seed=seed)[0]
+
+
+def injected_kinds(seed: int, real_log: Path) -> list[str]:
+    """The injected kind of each session of the real set for ``seed`` ("" = normal)."""
+    from services.logs.data import load_dpkg
+    from services.logs.injection import inject
+
+    return inject(load_dpkg(real_log), 0.06, seed=seed)[1]
+
+
+def normal_above(model: object, data, kinds: list[str]) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
+    """Per injected kind: for each such test session, the share of normal test sessions scored above it."""
+    _, _, test = data.split()
+    scores = np.asarray(model.score(test.sessions), np.float64)  # type: ignore[attr-defined]
+    normal = scores[test.labels == 0]
+    offset = len(data.sessions) - len(test.sessions)
+    out: dict[str, list[float]] = {}
+    for i in np.flatnonzero(test.labels):
+        out.setdefault(kinds[offset + i], []).append(float((normal > scores[i]).mean()))
+    return out
 
 
 def _mean_sd(values: list[float]) -> str:
@@ -106,6 +126,7 @@ def main() -> None:
     seeds = [int(s) for s in (args.seeds or ("1,2" if args.quick else "1,2,3,4,5")).split(",")]
     steps = 200 if args.quick else 600
     rows, first_model, first_hdfs = [], None, None
+    by_kind: dict[tuple[str, str], list[float]] = {}
     for kind in args.sets.split(","):
         results: dict[str, list[dict[str, float]]] = {}
         name = kind
@@ -123,6 +144,10 @@ def main() -> None:
                 results.setdefault(method, []).append(row)
                 if kind == "hdfs" and first_model is None and method.startswith("ContraLog (default"):
                     first_model, first_hdfs = captured["model"], data
+                if kind == "real":
+                    for injected, shares in normal_above(captured["model"], data,
+                                                         injected_kinds(seed, args.real_log)).items():
+                        by_kind.setdefault((method, injected), []).extend(shares)
                 print(f"  {name} seed {seed} / {method}: F1 {row['f1']:.3f} AUPRC {row['auprc']:.3f} "
                       f"({int(row['test_anomalies'])} anomalous of {int(row['test_sessions'])})", flush=True)
         for method, runs in results.items():
@@ -133,6 +158,12 @@ def main() -> None:
     if first_model is not None and not args.skip_stream:
         rate, rss = _stream(first_model, first_hdfs)
         rows.append([first_hdfs.name, "StreamDetect, ContraLog (gRPC)", "", "", "", "", "", f"{rate:.0f}"])
+    if by_kind:
+        kinds = sorted({k for _, k in by_kind})
+        print_table("Real set: share of normal test sessions ranked above an injected session, mean over all "
+                    "seeds' injected sessions of each kind (0 = above every normal session)",
+                    ["method", *kinds], [[m, *(f"{np.mean(by_kind.get((m, k), [np.nan])):.3f}" for k in kinds)]
+                                         for m in dict.fromkeys(m for m, _ in by_kind)])
     print_table(
         f"Logs, mean ± sd over data seeds {seeds}: chronological 60/20/20 split, natural anomaly rate, threshold "
         "from validation normal sessions (conformal, alpha 0.002)"
