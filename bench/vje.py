@@ -1,19 +1,26 @@
 """VJE on the Fashion-MNIST one-class protocol, against PyOD DeepSVDD and kNN on a plain non-contrastive encoder.
 
-Protocol: each class in turn is normal; models train on (a fixed-seed subsample of) that class's training
-images; the test set is a fixed-seed subsample of the 10000 test images, every other class anomalous.
-Columns: VJE (Student-t, polar), two ablations (Gaussian likelihood; Cartesian instead of polar), kNN
-(k=5, cosine) on the embeddings of the same encoder trained for the same epochs with a plain non-contrastive
-objective (mean squared difference of the batch-standardised embeddings of the two views), and PyOD's
-DeepSVDD on the raw pixels. Image AUROC per class, mean ± sd over seeds. No choice is made on test data.
+Protocol: each class in turn is normal; models train on a fixed-seed subsample of that class's training images;
+the test set is a fixed-seed subsample of the 10000 test images, every other class anomalous. ``--validate``
+scores the validation split instead (drawn from the *training* split, half normal, half other classes): every
+choice (epochs, degrees of freedom, scoring prior, augmentation) is made with it, never with the test figures.
+
+Columns: VJE (Student-t, polar) and its two ablations (Gaussian likelihood; Cartesian instead of polar), all on
+the same encoder (frozen pretrained EfficientNet-Lite0 trunk + a projector trained by the objective) and the
+same precomputed augmented views; ``plain+kNN``: kNN (k=5, cosine) on the embeddings of the same projector
+trained for the same epochs on the same views with a plain non-contrastive objective (mean squared difference of
+the standardised embeddings of two views); ``trunk kNN``: kNN on the frozen trunk's features, no training (what
+the pretrained trunk alone gives); ``DeepSVDD``: PyOD's DeepSVDD on raw pixels (its defaults, ``--svdd-epochs``).
+Image AUROC per class, mean ± sd over seeds (population sd of the per-seed means).
 
 Data: Debian ``dataset-fashion-mnist`` (or ``--data`` / ``$POLYAD_FASHION_MNIST``).
-Run: ``python bench/vje.py [--train 600] [--test 1000] [--epochs 8] [--seeds 0] [--classes 0 1 ...]``
+Run: ``python bench/vje.py [--quick] [--train 300] [--test 1000] [--seeds 0 1 2] [--validate] [--set nu=10]``
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import _common  # noqa: F401  (puts the repo on sys.path)
@@ -24,36 +31,40 @@ from _common import print_table
 from sklearn.metrics import roc_auc_score
 
 from services.vision.detectors.vje import VJEDetector
-from services.vision.detectors.vje.model import ConvEncoder, augment
+from services.vision.detectors.vje.detector import pair_batches
+from services.vision.detectors.vje.model import Projector
 from services.vision.fashion_mnist import CLASSES, load_fashion_mnist, one_class_split, to_rgb
 
-METHODS = ("VJE", "VJE Gaussian", "VJE Cartesian", "plain+kNN", "DeepSVDD")
+VARIANTS = {"VJE": {}, "VJE Gaussian": {"likelihood": "gaussian"}, "VJE Cartesian": {"representation": "cartesian"}}
+METHODS = (*VARIANTS, "plain+kNN", "trunk kNN", "DeepSVDD")
 
 
-def plain_knn(detector: VJEDetector, train: np.ndarray, test: np.ndarray, k: int = 5) -> np.ndarray:
-    """kNN scores ``(n_test,)`` on a same-architecture encoder trained with the plain non-contrastive loss."""
+def knn_scores(bank: torch.Tensor, queries: torch.Tensor, k: int = 5) -> np.ndarray:
+    """Mean cosine distance ``(n_queries,)`` of each query ``(n, D)`` to its ``k`` nearest bank rows ``(m, D)``."""
+    bank, queries = F.normalize(bank, dim=1), F.normalize(queries, dim=1)
+    return (1.0 - (queries @ bank.T).topk(min(k, len(bank)), dim=1).values.mean(1)).numpy()
+
+
+def plain_knn(detector: VJEDetector, views: torch.Tensor, plain: torch.Tensor, test: torch.Tensor) -> np.ndarray:
+    """kNN scores on the same projector trained on the same view features ``(V, N, C)`` with the plain loss."""
     cfg = detector.config
-    x, xt = detector._preprocess(train), detector._preprocess(test)
     generator = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
-    encoder = ConvEncoder(cfg.embed_dim, cfg.width)
-    optimiser = torch.optim.AdamW(encoder.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps = max(1, len(x) // cfg.batch_size)
+    projector = Projector(views.shape[-1], cfg.embed_dim, cfg.hidden)
+    optimiser = torch.optim.AdamW(projector.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps = views.shape[1] // min(cfg.batch_size, views.shape[1])
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, cfg.epochs * steps)
     for _ in range(cfg.epochs):
-        order = torch.randperm(len(x), generator=generator)
-        for step in range(steps):
-            batch = x[order[step * cfg.batch_size: (step + 1) * cfg.batch_size]]
-            h = encoder(torch.cat([augment(batch, generator), augment(batch, generator)]))
-            loss = (h.chunk(2)[0] - h.chunk(2)[1]).pow(2).mean()
+        for f_a, f_b in pair_batches(views, cfg, generator):
+            h_a, h_b = projector(torch.cat([f_a, f_b])).chunk(2)
+            loss = (h_a - h_b).pow(2).mean()
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
             schedule.step()
-    encoder.eval()
+    projector.eval()
     with torch.no_grad():
-        bank, queries = F.normalize(encoder(x), dim=1), F.normalize(encoder(xt), dim=1)
-    return (1.0 - (queries @ bank.T).topk(min(k, len(bank)), dim=1).values.mean(1)).numpy()
+        return knn_scores(projector(plain), projector(test))
 
 
 def deep_svdd(train: np.ndarray, test: np.ndarray, epochs: int, seed: int) -> np.ndarray:
@@ -67,28 +78,49 @@ def deep_svdd(train: np.ndarray, test: np.ndarray, epochs: int, seed: int) -> np
 
 
 def run_class(data: tuple, c: int, seed: int, args: argparse.Namespace) -> dict[str, float]:
-    split = one_class_split(c, n_train=args.train, n_test=args.test, seed=seed, data=data)
-    train, test, labels = to_rgb(split.train), to_rgb(split.test), split.test_labels
+    """AUROC of every method for normal class ``c`` and split seed ``seed``."""
+    split = one_class_split(c, n_train=args.train, n_val=args.val, n_test=args.test, seed=seed, data=data)
+    images, labels = (split.val, split.val_labels) if args.validate else (split.test, split.test_labels)
+    base = VJEDetector(seed=seed, epochs=args.epochs, **args.overrides)
+    x, xt = base._preprocess(to_rgb(split.train)), base._preprocess(to_rgb(images))
+    views, plain = base.view_features(x), base.features(x)
+    ft = base.features(xt)
+    ft_other = ft if base.config.test_view == "same" else base.features(xt.flip(-1))
     out = {}
-    for name, overrides in (("VJE", {}), ("VJE Gaussian", {"likelihood": "gaussian"}),
-                            ("VJE Cartesian", {"representation": "cartesian"})):
-        detector = VJEDetector(epochs=args.epochs, seed=seed, **overrides).fit(train)
-        out[name] = roc_auc_score(labels, detector.score(test))
-    out["plain+kNN"] = roc_auc_score(labels, plain_knn(VJEDetector(epochs=args.epochs, seed=seed), train, test))
-    out["DeepSVDD"] = roc_auc_score(labels, deep_svdd(split.train, split.test, args.epochs, seed))
+    for name, overrides in VARIANTS.items():
+        detector = VJEDetector(seed=seed, epochs=args.epochs, **{**args.overrides, **overrides})
+        detector.fit_features(views, plain)
+        out[name] = roc_auc_score(labels, detector.nll_features(ft, ft_other).numpy())
+    out["plain+kNN"] = roc_auc_score(labels, plain_knn(base, views, plain, ft))
+    out["trunk kNN"] = roc_auc_score(labels, knn_scores(plain, ft))
+    out["DeepSVDD"] = roc_auc_score(labels, deep_svdd(split.train, images, args.svdd_epochs, seed))
     return out
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="folder with the four Fashion-MNIST idx files (default: the Debian path)")
-    parser.add_argument("--train", type=int, default=600, help="normal training images per class (seeded subsample)")
+    parser.add_argument("--train", type=int, default=300, help="normal training images per class (seeded subsample)")
+    parser.add_argument("--val", type=int, default=400, help="validation images per class (from the training split)")
     parser.add_argument("--test", type=int, default=1000, help="test images (seeded subsample of the 10000)")
-    parser.add_argument("--epochs", type=int, default=8, help="epochs of every trained model")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--epochs", type=int, default=VJEDetector.Config().epochs, help="epochs of VJE and plain")
+    parser.add_argument("--svdd-epochs", type=int, default=100, help="epochs of PyOD DeepSVDD (its default: 100)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--classes", type=int, nargs="+", default=list(range(10)))
+    parser.add_argument("--validate", action="store_true", help="score the validation split (for choices)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="VJE config override")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (1 on a loaded machine)")
+    parser.add_argument("--quick", action="store_true", help="one seed, 100 train / 300 test images")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    if args.quick:
+        args.seeds, args.train, args.test, args.val, args.svdd_epochs = [0], 100, 300, 100, 20
+    args.overrides = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.set)}
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
     data = (*load_fashion_mnist("train", args.data), *load_fashion_mnist("test", args.data))
     started = time.perf_counter()
     results = {c: {m: [] for m in METHODS} for c in args.classes}
@@ -105,9 +137,10 @@ def main() -> None:
     per_seed = {m: [np.mean([results[c][m][i] for c in args.classes]) for i in range(len(args.seeds))]
                 for m in METHODS}
     rows.append(["mean", *(cell(per_seed[m]) for m in METHODS)])
+    where = "VALIDATION split" if args.validate else f"{args.test} test images"
     print_table(
-        f"Fashion-MNIST one-class image AUROC ({args.train} train / {args.test} test images per class, seeded "
-        f"subsample; {args.epochs} epochs; seeds {args.seeds}; {time.perf_counter() - started:.0f} s)",
+        f"Fashion-MNIST one-class image AUROC ({args.train} train images per class, {where}; seeded subsample; "
+        f"{args.epochs} epochs; overrides {args.overrides}; seeds {args.seeds}; {time.perf_counter() - started:.0f} s)",
         ["normal class", *METHODS], rows,
     )
 

@@ -1,7 +1,10 @@
-"""VJE detector glue: seeded two-view training of the symmetric conditional ELBO, NLL scoring, persistence.
+"""VJE detector glue: trunk features of augmented views, seeded training of the symmetric conditional ELBO,
+negative-log-likelihood scoring, persistence.
 
-VJE is an image-level one-class method: its anomaly "map" is constant over each image (the image's score),
-so the service's map field stays well-defined; it carries no localisation.
+The encoder is the suite's frozen pretrained trunk (EfficientNet-Lite0 taps ``layers``, average-pooled and
+concatenated) followed by VJE's trainable projector; the trunk features of ``views`` augmented views of every
+training image are computed once, and each step pairs two different views of each image. VJE is an image-level
+method: its anomaly "map" is constant over each image (the image's score); it carries no localisation.
 """
 
 from __future__ import annotations
@@ -13,41 +16,49 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from services.core.errors import InvalidInputError
 from services.core.progress import progress
+from services.vision.backbone import TAP_CHANNELS
 from services.vision.detectors.base import VisionDetector
 from services.vision.detectors.vje.config import VJEConfig
 from services.vision.detectors.vje.model import VJEModel, augment
 
-__all__ = ["VJEConfig", "VJEDetector", "train_vje"]
+__all__ = ["VJEConfig", "VJEDetector", "pair_batches", "train_vje"]
 
 
-def train_vje(model: VJEModel, x: Tensor, cfg: VJEConfig) -> list[float]:
-    """Maximise the symmetric conditional ELBO on images ``(N, 3, S, S)``; returns the loss per epoch (nats/dim)."""
+def pair_batches(views: Tensor, cfg: VJEConfig, generator: torch.Generator) -> list[tuple[Tensor, Tensor]]:
+    """One epoch of ``(f_a, f_b)`` batches ``(B, C)`` from view features ``(V, N, C)``: two different views of each
+    image in a seeded random order (shared by VJE and the plain baseline of ``bench/vje.py``)."""
+    n_views, n = views.shape[:2]
+    order = torch.randperm(n, generator=generator)
+    first = torch.randint(n_views, (n,), generator=generator)
+    second = (first + torch.randint(1, n_views, (n,), generator=generator)) % n_views
+    batch = min(cfg.batch_size, n)
+    index = [order[start: start + batch] for start in range(0, n - batch + 1, batch)]
+    return [(views[first[i], i], views[second[i], i]) for i in index]
+
+
+def train_vje(model: VJEModel, views: Tensor, cfg: VJEConfig) -> list[float]:
+    """Maximise the symmetric conditional ELBO on view features ``(V, N, C)``; returns the loss per epoch
+    (negative ELBO in nats per embedding dimension)."""
     generator = torch.Generator().manual_seed(cfg.seed)
     optimiser = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = max(1, len(x) // cfg.batch_size)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, cfg.epochs * steps_per_epoch)
-    batch = min(cfg.batch_size, len(x))
-    dim = model.encoder.head.out_features
+    steps = views.shape[1] // min(cfg.batch_size, views.shape[1])
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, cfg.epochs * steps)
+    dim = model.posterior.mean.out_features
     model.train()
     history = []
     for _ in progress(cfg.epochs, "VJE training", "epoch", enabled=cfg.show_progress):
-        order = torch.randperm(len(x), generator=generator)
         total = 0.0
-        for step in range(steps_per_epoch):
-            index = order[step * batch: (step + 1) * batch]
-            if len(index) < 2:
-                continue
-            views = augment(x[index], generator, cfg.augment_strength), augment(x[index], generator,
-                                                                                 cfg.augment_strength)
-            loss = -model.elbo(*views, generator=generator, kl_weight=cfg.kl_weight).mean() / dim
+        for f_a, f_b in pair_batches(views, cfg, generator):
+            loss = -model.elbo(f_a, f_b, generator=generator, kl_weight=cfg.kl_weight).mean() / dim
             optimiser.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             optimiser.step()
             schedule.step()
             total += float(loss.detach())
-        history.append(total / steps_per_epoch)
+        history.append(total / steps)
     model.eval()
     return history
 
@@ -67,30 +78,51 @@ class VJEDetector(VisionDetector):
         cfg = self.config
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
-            return VJEModel(cfg.embed_dim, cfg.width, cfg.hidden, cfg.nu, cfg.likelihood, cfg.representation)
+            return VJEModel(sum(TAP_CHANNELS[i] for i in cfg.layers), cfg.embed_dim, cfg.hidden, cfg.nu,
+                            cfg.likelihood, cfg.representation, cfg.sigma)
+
+    def features(self, x: Tensor) -> Tensor:
+        """Preprocessed images ``(N, 3, S, S)`` -> pooled frozen-trunk features ``(N, C)``."""
+        return torch.cat([tap.mean((-2, -1)) for tap in self._taps(x, tuple(self.config.layers), chunk=64)], 1)
+
+    def view_features(self, x: Tensor) -> Tensor:
+        """Trunk features of ``views`` seeded augmented views of images ``(N, 3, S, S)`` -> ``(V, N, C)``."""
+        generator = torch.Generator().manual_seed(self.config.seed)
+        return torch.stack([self.features(augment(x, generator, self.config.augment_strength))
+                            for _ in range(self.config.views)])
+
+    def fit_features(self, views: Tensor, plain: Tensor) -> dict[str, Any]:
+        """Train on view features ``(V, N, C)``; refit the scoring prior on un-augmented features ``(N, C)``."""
+        cfg = self.config
+        self.model_ = self._build()
+        history = train_vje(self.model_, views, cfg)
+        if not all(math.isfinite(v) for v in history):
+            raise FloatingPointError(f"VJE training diverged (loss per epoch {history})")
+        if cfg.score_prior == "fitted":
+            self.model_.fit_prior(plain)
+        return {"train_images": views.shape[1], "final_loss_per_dim": history[-1]}
 
     def _fit_tensor(self, x: Tensor) -> dict[str, Any]:
         cfg = self.config
+        if len(x) < 2:
+            raise InvalidInputError(f"VJE needs at least 2 normal training images, got {len(x)}")
         if len(x) > cfg.max_train_images:
             keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(cfg.seed))[: cfg.max_train_images]
             x = x[keep.sort().values]
-        self.model_ = self._build()
-        history = train_vje(self.model_, x, cfg)
-        self.model_.fit_prior(x)
-        train_nll = self._nll(x) / cfg.embed_dim
-        if not all(math.isfinite(v) for v in history):
-            raise FloatingPointError(f"VJE training diverged (loss per epoch {history})")
-        return {"train_images": len(x), "final_loss_per_dim": history[-1],
-                "median_train_nll_per_dim": float(train_nll.median())}
+        summary = self.fit_features(self.view_features(x), self.features(x))
+        train_nll = self._raw_maps(x)[:, 0, 0]
+        return {**summary, "median_train_nll_per_dim": float(train_nll.median())}
 
-    def _nll(self, x: Tensor) -> Tensor:
-        """Images ``(N, 3, S, S)`` -> negative symmetric ELBO ``(N,)`` in nats, ``inference_batch`` at a time."""
-        step = max(self.config.inference_batch, 64)
+    def nll_features(self, f: Tensor, f_other: Tensor) -> Tensor:
+        """Features of two views of each image ``(N, C)`` -> negative symmetric ELBO per dimension ``(N,)`` (the
+        anomaly score)."""
         with torch.inference_mode():
-            return torch.cat([self.model_.nll(x[i: i + step]) for i in range(0, len(x), step)])
+            return self.model_.nll(f, f_other) / self.config.embed_dim
 
     def _raw_maps(self, x: Tensor) -> Tensor:
-        return (self._nll(x) / self.config.embed_dim)[:, None, None]
+        f = self.features(x)
+        other = f if self.config.test_view == "same" else self.features(x.flip(-1))
+        return self.nll_features(f, other)[:, None, None]
 
     # -- persistence ------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
