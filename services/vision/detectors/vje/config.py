@@ -37,7 +37,7 @@ class VJEConfig(VisionConfig):
         "same", description="Second view when scoring: the image itself, or its mirror image.",
     )
     views: int = Field(8, ge=2, description="Augmented views per training image (trunk features precomputed).")
-    epochs: int = Field(5, ge=1, description="Passes over the training images (pairs of views).")
+    epochs: int = Field(1, ge=1, description="Passes over the training images (1: chosen on validation).")
     batch_size: int = Field(64, ge=2, description="Images per step (two views each).")
     lr: float = Field(1e-3, gt=0.0, description="AdamW learning rate (cosine decay).")
     weight_decay: float = Field(1e-4, ge=0.0, description="AdamW weight decay.")
