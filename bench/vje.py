@@ -97,6 +97,29 @@ def run_class(data: tuple, c: int, seed: int, args: argparse.Namespace) -> dict[
     return out
 
 
+def select(data: tuple, args: argparse.Namespace) -> None:
+    """``--grid``: VJE validation AUROC of each configuration (view features computed once per class and seed, so
+    options that change the views or the trunk -- ``views``, ``augment_strength``, ``layers`` -- go in ``--set``)."""
+    grid = [{key: json.loads(value) for key, value in (item.split("=", 1) for item in entry.split(","))}
+            for entry in args.grid]
+    table = {json.dumps(g): [] for g in grid}
+    for seed in args.seeds:
+        for c in args.classes:
+            split = one_class_split(c, n_train=args.train, n_val=args.val, n_test=0, seed=seed, data=data)
+            base = VJEDetector(seed=seed, **args.overrides)
+            x, xv = base._preprocess(to_rgb(split.train)), base._preprocess(to_rgb(split.val))
+            views, plain, fv = base.view_features(x), base.features(x), base.features(xv)
+            fv_flipped = base.features(xv.flip(-1))
+            for g in grid:
+                detector = VJEDetector(seed=seed, **{**args.overrides, **g})
+                detector.fit_features(views, plain)
+                other = fv if detector.config.test_view == "same" else fv_flipped
+                table[json.dumps(g)].append(roc_auc_score(split.val_labels, detector.nll_features(fv, other).numpy()))
+    rows = [[key, *(f"{v:.3f}" for v in values), f"{np.mean(values):.3f}"] for key, values in table.items()]
+    print_table(f"VJE validation AUROC ({args.train} train / {args.val} validation images; seeds {args.seeds})",
+                ["configuration", *(f"s{s} c{c}" for s in args.seeds for c in args.classes), "mean"], rows)
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="folder with the four Fashion-MNIST idx files (default: the Debian path)")
@@ -109,6 +132,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--classes", type=int, nargs="+", default=list(range(10)))
     parser.add_argument("--validate", action="store_true", help="score the validation split (for choices)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="VJE config override")
+    parser.add_argument("--grid", nargs="+", metavar="KEY=JSON[,KEY=JSON]",
+                        help="compare VJE configurations on the validation split only (model selection)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (1 on a loaded machine)")
     parser.add_argument("--quick", action="store_true", help="one seed, 100 train / 300 test images")
     args = parser.parse_args()
@@ -122,6 +147,9 @@ def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
     data = (*load_fashion_mnist("train", args.data), *load_fashion_mnist("test", args.data))
+    if args.grid:
+        select(data, args)
+        return
     started = time.perf_counter()
     results = {c: {m: [] for m in METHODS} for c in args.classes}
     for seed in args.seeds:
