@@ -78,6 +78,7 @@ SMALL_CONFIGS: dict[str, dict[str, Any]] = {
     "vision.patch_flow": {"image_size": 64, "layers": [0], "train_steps": 60, "batch_patches": 512, "flow_steps": 4,
                           "flow_hidden": 32},
     "vision.patchcore": {"image_size": 64, "layers": [0], "coreset_ratio": 0.05},
+    "vision.vje": {"views": 4},
 }
 
 
