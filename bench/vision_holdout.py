@@ -70,7 +70,7 @@ def _fmt(values: list[float | None]) -> str:
     kept = [v for v in values if v is not None]
     if not kept:
         return "—"
-    return f"{np.mean(kept):.3f} ± {np.std(kept, ddof=1) if len(kept) > 1 else 0.0:.3f}"
+    return f"{np.mean(kept):.3f} ± {np.std(kept, ddof=1):.3f}" if len(kept) > 1 else f"{kept[0]:.3f} (1 seed)"
 
 
 def print_tables(rows: list[dict]) -> None:
@@ -124,13 +124,14 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=48)
     parser.add_argument("--calibration", type=int, default=48)
     parser.add_argument("--test", type=int, default=60)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (1 on a machine shared by other jobs)")
     parser.add_argument("--save", help="write the run rows to this JSON file")
     parser.add_argument("--load", nargs="+", help="print the tables of saved runs (no training)")
     args = parser.parse_args()
     if args.load:
         print_tables([r for path in args.load for r in json.loads(Path(path).read_text())])
         return
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     variants = {} if args.only_ablations else {n: (n, {}) for n in args.detectors}
     if args.ablations or args.only_ablations:
         variants.update(ABLATIONS)
@@ -140,8 +141,9 @@ def main() -> None:
         for seed in args.seeds:
             for label, (detector, config) in variants.items():
                 started = time.perf_counter()
-                config = {**(QUICK_CONFIGS.get(detector, {}) if args.quick else {}), **config}
-                rows.append(run_one(source, seed, label + (" (quick)" if args.quick else ""), detector, config, sizes))
+                quick = QUICK_CONFIGS.get(detector, {}) if args.quick else {}
+                config = {**quick, **config}
+                rows.append(run_one(source, seed, label + (" (quick)" if quick else ""), detector, config, sizes))
                 print(f"  {source}/seed {seed}/{label}: {time.perf_counter() - started:.0f} s", flush=True)
                 if args.save:
                     Path(args.save).write_text(json.dumps(rows))
