@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=64)
     parser.add_argument("--test", type=int, default=40)
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (1 on a machine shared by other jobs)")
     parser.add_argument("--holdout", action="store_true", help="then run bench/vision_holdout.py (its defaults)")
     parser.add_argument("--quick", action="store_true", help="one category and seed, 24 train / 16 test crops")
     parser.add_argument("--serving-only", action="store_true",
@@ -81,7 +82,7 @@ def main() -> None:
         args.categories, args.train, args.test, args.seeds = args.categories[:1], 24, 16, args.seeds[:1]
     if args.serving_only:
         args.categories, args.train, args.test, args.seeds = args.categories[:1], 16, 8, args.seeds[:1]
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     names = list(TRAINED_DETECTORS)
     keys = ("image_auroc", "pixel_auroc", "aupro")
     results: dict[tuple[str, str], list[dict]] = {}
