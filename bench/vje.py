@@ -50,7 +50,7 @@ def plain_knn(detector: VJEDetector, views: torch.Tensor, plain: torch.Tensor, t
     cfg = detector.config
     generator = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)
-    projector = Projector(views.shape[-1], cfg.embed_dim, cfg.hidden)
+    projector = Projector(views.shape[-1], detector.embed_dim, cfg.hidden)
     optimiser = torch.optim.AdamW(projector.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = views.shape[1] // min(cfg.batch_size, views.shape[1])
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, cfg.epochs * steps)

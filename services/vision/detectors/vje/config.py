@@ -19,7 +19,7 @@ class VJEConfig(VisionConfig):
     layers: tuple[Literal[0, 1, 2, 3], ...] = Field(
         (2, 3), min_length=1, description="Frozen-trunk taps (strides 4, 8, 16, 32 = 0-3) pooled into features.",
     )
-    embed_dim: int = Field(128, ge=4, description="Embedding width D.")
+    embed_dim: int | None = Field(None, ge=4, description="Embedding width D; None = the trunk width (identity skip).")
     hidden: int = Field(256, ge=4, description="Hidden width of the projector and the inference network.")
     likelihood: Literal["student_t", "gaussian"] = Field("student_t", description="Conditional likelihood family.")
     representation: Literal["polar", "cartesian"] = Field(
@@ -35,6 +35,9 @@ class VJEConfig(VisionConfig):
     )
     test_view: Literal["same", "flip"] = Field(
         "same", description="Second view when scoring: the image itself, or its mirror image.",
+    )
+    prior_shrinkage: Literal["ledoit_wolf", "rule"] = Field(
+        "ledoit_wolf", description="Cov(posterior means): Ledoit-Wolf, or shrunk to its diagonal by max(0.1, D/N).",
     )
     views: int = Field(8, ge=2, description="Augmented views per training image (trunk features precomputed).")
     epochs: int = Field(1, ge=1, description="Passes over the training images (1: chosen on validation).")

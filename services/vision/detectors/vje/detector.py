@@ -78,8 +78,18 @@ class VJEDetector(VisionDetector):
         cfg = self.config
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
-            return VJEModel(sum(TAP_CHANNELS[i] for i in cfg.layers), cfg.embed_dim, cfg.hidden, cfg.nu,
-                            cfg.likelihood, cfg.representation, cfg.sigma)
+            return VJEModel(self.in_dim, self.embed_dim, cfg.hidden, cfg.nu, cfg.likelihood, cfg.representation,
+                            cfg.sigma)
+
+    @property
+    def in_dim(self) -> int:
+        """Width ``C`` of the pooled trunk features."""
+        return sum(TAP_CHANNELS[i] for i in self.config.layers)
+
+    @property
+    def embed_dim(self) -> int:
+        """Embedding width ``D`` (the trunk width unless configured)."""
+        return self.config.embed_dim or self.in_dim
 
     def features(self, x: Tensor) -> Tensor:
         """Preprocessed images ``(N, 3, S, S)`` -> pooled frozen-trunk features ``(N, C)``."""
@@ -99,7 +109,12 @@ class VJEDetector(VisionDetector):
         if not all(math.isfinite(v) for v in history):
             raise FloatingPointError(f"VJE training diverged (loss per epoch {history})")
         if cfg.score_prior == "fitted":
-            self.model_.fit_prior(plain)
+            cov_means = None
+            if cfg.prior_shrinkage == "ledoit_wolf":
+                from sklearn.covariance import ledoit_wolf
+
+                cov_means = torch.from_numpy(ledoit_wolf(self.model_.posterior_means(plain).double().numpy())[0])
+            self.model_.fit_prior(plain, cov_means)
         return {"train_images": views.shape[1], "final_loss_per_dim": history[-1]}
 
     def _fit_tensor(self, x: Tensor) -> dict[str, Any]:
@@ -117,7 +132,7 @@ class VJEDetector(VisionDetector):
         """Features of two views of each image ``(N, C)`` -> negative symmetric ELBO per dimension ``(N,)`` (the
         anomaly score)."""
         with torch.inference_mode():
-            return self.model_.nll(f, f_other) / self.config.embed_dim
+            return self.model_.nll(f, f_other) / self.embed_dim
 
     def _raw_maps(self, x: Tensor) -> Tensor:
         f = self.features(x)

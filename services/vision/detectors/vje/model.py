@@ -8,8 +8,8 @@ detector) followed by the trainable :class:`Projector`, which is what the object
 * amortized posterior ``q(z | h_a) = N(mu(h_a), diag sigma^2)`` (the inference network; feature-wise scales
   ``sigma`` learned per feature, or predicted from ``h_a`` with ``sigma="amortized"``);
 * prior ``p(z) = N(0, I)`` while training (the embeddings are standardised per feature, so unit scale is the
-  natural prior); for scoring it may be refitted (empirical Bayes) to a full-covariance Gaussian over the
-  posterior means of the normal training images (``fit_prior``);
+  natural prior); for scoring it is refitted (empirical Bayes, ``fit_prior``) to the full-covariance Gaussian
+  moment-matched to the aggregate posterior of the normal training images;
 * likelihood ``p(h_b | z)``: a Student-t (Gaussian for the ablation) in the **polar** representation of ``h_b``
   -- the log-radius ``log ||h_b||`` around ``log ||z||`` with a learned scalar scale, and the direction
   ``sqrt(D) h_b / ||h_b||`` around ``sqrt(D) z / ||z||`` with the **feature-wise scales of the posterior**,
@@ -160,20 +160,26 @@ class VJEModel(nn.Module):
         return 0.5 * (trace + maha - mu.shape[-1] + self.prior_logdet - 2 * log_sigma.sum(-1))
 
     @torch.no_grad()
-    def fit_prior(self, f: Tensor) -> None:
+    def fit_prior(self, f: Tensor, cov_means: Tensor | None = None) -> None:
         """Empirical-Bayes prior for scoring: the Gaussian ``N(m, Sigma)`` moment-matched to the aggregate posterior
         ``q(z) = mean_n q(z | h_n)`` of the normal training features ``(N, C)``, i.e. ``m = mean(mu_n)`` and
         ``Sigma = Cov(mu_n) + mean(diag sigma_n^2)`` (the spread of the means plus the posterior noise, so the
-        KL's trace term stays on the scale of the posteriors); ``Cov(mu_n)`` is shrunk towards its diagonal by
-        ``max(0.1, D / N)``."""
+        KL's trace term stays on the scale of the posteriors). ``cov_means (D, D)`` replaces the estimate of
+        ``Cov(mu_n)`` (e.g. a Ledoit-Wolf one); by default it is shrunk towards its diagonal by ``max(0.1, D / N)``."""
         mus, log_sigmas = self.posterior(self.projector(f))
-        shrinkage = min(1.0, max(0.1, mus.shape[1] / len(mus)))
-        cov = torch.cov(mus.T.double()) if len(mus) > 1 else torch.zeros(mus.shape[1], mus.shape[1]).double()
-        noise = (2 * log_sigmas.double()).exp().mean(0)
-        cov = (1 - shrinkage) * cov + torch.diag(shrinkage * torch.diagonal(cov) + noise)
+        if cov_means is None:
+            shrinkage = min(1.0, max(0.1, mus.shape[1] / len(mus)))
+            cov = torch.cov(mus.T.double()) if len(mus) > 1 else torch.zeros(mus.shape[1], mus.shape[1]).double()
+            cov_means = (1 - shrinkage) * cov + torch.diag(shrinkage * torch.diagonal(cov))
+        cov = cov_means.double() + torch.diag((2 * log_sigmas.double()).exp().mean(0))
         self.prior_mean.copy_(mus.mean(0))
         self.prior_precision.copy_(torch.linalg.inv(cov).float())
         self.prior_logdet.copy_(torch.linalg.slogdet(cov).logabsdet.float())
+
+    @torch.no_grad()
+    def posterior_means(self, f: Tensor) -> Tensor:
+        """Features ``(N, C)`` -> posterior means ``(N, D)``."""
+        return self.posterior(self.projector(f))[0]
 
     def directed_elbo(self, h_a: Tensor, h_b: Tensor, noise: Tensor | None, kl_weight: float = 1.0) -> Tensor:
         """``ELBO_{a->b}`` per image ``(B,)``: posterior from ``h_a``, likelihood of ``h_b``; ``noise (B, D)`` draws
