@@ -259,7 +259,8 @@ def test_probes_and_service_list(stack: Stack) -> None:
     assert not_ready.json()["services"][0]["address"] == stack.dead_address
     listed = stack.down.http.get("/v1/services").json()["services"]
     assert listed == [
-        {"name": "timeseries", "modality": "timeseries", "address": stack.dead_address, "ready": False}
+        {"name": "timeseries", "modality": "timeseries", "address": stack.dead_address, "ready": False,
+         "unavailable_detectors": {}}
     ]
     statuses = stack.up.stub.ListServices(gateway_pb2.ListServicesRequest(), timeout=5).services
     assert [(s.name, s.ready) for s in statuses] == [("timeseries", True)]
