@@ -7,7 +7,7 @@ import numpy as np
 from polyad.common.v1 import common_pb2
 from polyad.graph.v1 import graph_pb2 as pb
 from services.core.codecs import to_numpy
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 from services.graph.batch import GraphBatch
 from services.graph.config import GraphSettings
 from services.graph.graph_text import parse_edge_list, parse_matrix
@@ -46,7 +46,7 @@ def _parse_uploaded(message: pb.Graph, limit: int) -> tuple[np.ndarray, np.ndarr
                                 "graph.features_text")
     for name in ("edge_list", "features_text"):
         if len(getattr(message, name)) > limit:
-            raise InvalidInputError(f"graph.{name} exceeds the limit of {limit} bytes", f"graph.{name}")
+            raise LimitExceededError(f"graph.{name} exceeds the limit of {limit} bytes", f"graph.{name}")
     edge_index, edge_time = parse_edge_list(message.edge_list, "edges")
     return parse_matrix(message.features_text, "features"), edge_index, edge_time
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 from services.graph.batch import GraphBatch, normalise_edges, window_start
 
 __all__ = ["validate_graph"]
@@ -26,7 +26,7 @@ def _check_features(x: np.ndarray, n_features: int | None, max_nodes: int) -> np
     if n == 0 or f == 0:
         raise InvalidInputError(f"node_features is empty (shape {[n, f]}); expected N ≥ 1, F ≥ 1", "node_features")
     if n > max_nodes:
-        raise InvalidInputError(f"graph has {n} nodes; the limit is {max_nodes}", "node_features")
+        raise LimitExceededError(f"graph has {n} nodes; the limit is {max_nodes}", "node_features")
     if n_features is not None and f != n_features:
         raise InvalidInputError(
             f"node_features has {f} features per node; the model was trained on {n_features}", "node_features"
@@ -51,7 +51,7 @@ def _check_edges(edge_index: np.ndarray, n: int, max_edges: int) -> np.ndarray:
     if edge_index.size and not np.issubdtype(edge_index.dtype, np.integer):
         raise InvalidInputError(f"edge_index must hold integers, got {edge_index.dtype}", "edge_index")
     if edge_index.shape[1] > max_edges:
-        raise InvalidInputError(f"graph has {edge_index.shape[1]} edges; the limit is {max_edges}", "edge_index")
+        raise LimitExceededError(f"graph has {edge_index.shape[1]} edges; the limit is {max_edges}", "edge_index")
     edge_index = edge_index.astype(np.int64, copy=False)
     if edge_index.size:
         low, high = int(edge_index.min()), int(edge_index.max())

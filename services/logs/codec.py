@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from polyad.logs.v1 import logs_pb2 as pb
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 from services.logs.config import LogsSettings
 from services.logs.patterns import Pattern, compile_user_pattern
 from services.logs.text import LineStats, clean_lines, group_lines, split_text
@@ -77,11 +77,13 @@ def decode_sessions(
             f"{len(decoded.ids)} sessions in one request; the limit is {settings.max_sessions_per_request}")
     for session_id, lines in zip(decoded.ids, decoded.lines, strict=True):
         if len(lines) > settings.max_session_lines:
-            raise InvalidInputError(f"session {session_id!r} has {len(lines)} lines; the limit is "
-                                    f"{settings.max_session_lines} (split it, or stream it to slide a window)")
+            raise LimitExceededError(f"session {session_id!r} has {len(lines)} lines; the limit is "
+                                     f"{settings.max_session_lines} (split it, or stream it to slide a window)",
+                                     "lines")
     return decoded
 
 
 def _check_total(total: int, settings: LogsSettings) -> None:
     if total > settings.max_lines_per_request:
-        raise InvalidInputError(f"{total} lines in one request; the limit is {settings.max_lines_per_request}")
+        raise LimitExceededError(f"{total} lines in one request; the limit is {settings.max_lines_per_request}",
+                                 "lines")

@@ -12,7 +12,7 @@ from polyad.common.v1 import common_pb2
 from polyad.logs.v1 import logs_pb2 as pb
 from polyad.logs.v1 import logs_pb2_grpc as pb_grpc
 from services.core.codecs import from_numpy
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 from services.core.responses import RULES_BY_NAME, policy_from_proto
 from services.core.servicing import DomainServicer
 from services.core.training import chronological_split
@@ -70,8 +70,8 @@ class LogsServicer(DomainServicer, pb_grpc.LogsServiceServicer):
             if request.HasField("policy"):
                 rule, alpha, window = policy_from_proto(request.policy, self.settings.stream_fdr_window)
             if len(request.lines) > self.settings.max_lines_per_request:
-                raise InvalidInputError(f"{len(request.lines)} lines in one message; the limit is "
-                                        f"{self.settings.max_lines_per_request}")
+                raise LimitExceededError(f"{len(request.lines)} lines in one message; the limit is "
+                                         f"{self.settings.max_lines_per_request}", "lines")
             stats = LineStats()
             rows, reasons = call.rows(request, self.settings.max_line_chars, stats)
             response = await self._score(call, rows, reasons, rule, alpha, window)

@@ -7,7 +7,7 @@ import numpy as np
 from polyad.common.v1 import common_pb2
 from services.core.codecs import to_numpy
 from services.core.contract import ModelMetadata
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 
 __all__ = ["NUMERIC", "check_min_length", "check_series", "decode_series"]
 
@@ -47,7 +47,7 @@ def check_series(
     if channels == 0 or channels > max_channels:
         raise InvalidInputError(f"{field} has {channels} channels; expected 1 to {max_channels}", field)
     if steps > max_points:
-        raise InvalidInputError(f"{field} has {steps} time steps; the limit is {max_points}", field)
+        raise LimitExceededError(f"{field} has {steps} time steps; the limit is {max_points}", field)
     values = array.astype(np.float32, copy=False)
     if not np.isfinite(values).all():
         bad = int(np.flatnonzero(~np.isfinite(values).all(axis=1))[0])

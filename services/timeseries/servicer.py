@@ -13,7 +13,7 @@ from polyad.timeseries.v1 import timeseries_pb2 as pb
 from polyad.timeseries.v1 import timeseries_pb2_grpc as pb_grpc
 from services.core.codecs import from_numpy
 from services.core.contract import StreamState
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 from services.core.models import LoadedModel
 from services.core.responses import regions_proto
 from services.core.servicing import DomainServicer, RecentPValues
@@ -53,7 +53,8 @@ class TimeSeriesServicer(DomainServicer, pb_grpc.TimeSeriesServiceServicer):
             if series.HasField("values"):
                 raise InvalidInputError(f"series[{index}]: set either values or csv, not both", f"series[{index}]")
             if len(series.csv) > self.settings.max_request_bytes:
-                raise InvalidInputError(f"series[{index}].csv exceeds {self.settings.max_request_bytes} bytes")
+                raise LimitExceededError(f"series[{index}].csv exceeds {self.settings.max_request_bytes} bytes",
+                                         f"series[{index}].csv")
             field_name, values = f"series[{index}].csv", parse_series_csv(series.csv)
             values = self._checked(values, field_name, model)
         else:
@@ -98,7 +99,8 @@ class TimeSeriesServicer(DomainServicer, pb_grpc.TimeSeriesServiceServicer):
             stream = streams.get(request.stream_id)
             if stream is None:
                 if len(streams) >= self.settings.max_streams_per_call:
-                    raise InvalidInputError(f"more than {self.settings.max_streams_per_call} streams in one call")
+                    raise LimitExceededError(f"more than {self.settings.max_streams_per_call} streams in one call",
+                                             "stream_id")
                 stream = streams[request.stream_id] = _Stream(await self.models.get(request.model))
             points = self._decode(request.points, f"stream {request.stream_id!r} points", stream.model)
             scores, stream.state = await stream.model.backend.stream_step(points, stream.state, request.adapt)

@@ -14,7 +14,7 @@ import numpy as np
 from polyad.common.v1 import common_pb2
 from polyad.vision.v1 import vision_pb2
 from services.core.codecs import to_numpy
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 
 __all__ = ["decode_image", "resize_image", "resize_map"]
 
@@ -29,7 +29,7 @@ def _from_pixels(tensor: common_pb2.Tensor, field: str, max_pixels: int) -> np.n
     if height == 0 or width == 0:
         raise InvalidInputError(f"{field} is a zero-size image ({height}x{width})", field)
     if height * width > max_pixels:
-        raise InvalidInputError(f"{field} has {height * width} pixels; the limit is {max_pixels}", field)
+        raise LimitExceededError(f"{field} has {height * width} pixels; the limit is {max_pixels}", field)
     if channels not in (1, 3, 4):
         raise InvalidInputError(f"{field} has {channels} channels; expected 1 (gray), 3 (RGB) or 4 (RGBA)", field)
     if array.dtype == np.float32:
@@ -52,7 +52,7 @@ def _from_encoded(data: bytes, field: str, max_pixels: int) -> np.ndarray:
             image = Image.open(io.BytesIO(data))
             width, height = image.size
             if width * height > max_pixels:
-                raise InvalidInputError(f"{field} is {width}x{height} pixels; the limit is {max_pixels}", field)
+                raise LimitExceededError(f"{field} is {width}x{height} pixels; the limit is {max_pixels}", field)
             if width == 0 or height == 0:
                 raise InvalidInputError(f"{field} is a zero-size image", field)
             image.load()

@@ -10,7 +10,7 @@ from grpc import aio
 from polyad.vision.v1 import vision_pb2 as pb
 from polyad.vision.v1 import vision_pb2_grpc as pb_grpc
 from services.core.codecs import from_numpy
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 from services.core.models import LoadedModel
 from services.core.responses import RULES_BY_NAME
 from services.core.servicing import DomainServicer
@@ -36,7 +36,7 @@ class VisionServicer(DomainServicer, pb_grpc.VisionServiceServicer):
         if not images:
             raise InvalidInputError("images is empty; expected at least one image", "images")
         if len(images) > limit:
-            raise InvalidInputError(f"{len(images)} images in one request; the limit is {limit}", "images")
+            raise LimitExceededError(f"{len(images)} images in one request; the limit is {limit}", "images")
         return [decode_image(image, f"images[{i}]", self.settings.max_pixels) for i, image in enumerate(images)]
 
     async def Detect(self, request: pb.DetectRequest, context: aio.ServicerContext) -> pb.DetectResponse:

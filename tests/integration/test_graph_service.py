@@ -128,8 +128,6 @@ def _bad_graphs(test) -> list[tuple[pb.DetectRequest, str]]:  # type: ignore[no-
         (pb.DetectRequest(graph=message(test.x[:, :5], test.edge_index)), "5 features per node; the model was "
                                                                           "trained on 16"),
         (pb.DetectRequest(graph=message(nan, test.edge_index)), "NaN or infinite values (first at node 7)"),
-        (pb.DetectRequest(graph=message(np.zeros((1500, 16), np.float32), np.zeros((2, 0), np.int64))),
-         "1500 nodes; the limit is 1000"),
         (pb.DetectRequest(graph=pb.Graph(edge_index=from_numpy(test.edge_index))), "node_features is missing"),
         (pb.DetectRequest(graph=message(test.x, test.edge_index.astype(np.float32))), "not accepted here"),
         (pb.DetectRequest(graph=message(test.x, test.edge_index), explain_top_k=50), "the limit is 20"),
@@ -142,6 +140,11 @@ def test_bad_inputs_are_invalid_argument(stack: SimpleNamespace, snapshots: Simp
             stack.gateway.Detect(gateway_pb2.DetectRequest(graph=request), timeout=30)
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, fragment
         assert fragment in caught.value.details()
+    huge = pb.DetectRequest(graph=message(np.zeros((1500, 16), np.float32), np.zeros((2, 0), np.int64)))
+    with pytest.raises(grpc.RpcError) as caught:  # well formed but over the limit
+        stack.gateway.Detect(gateway_pb2.DetectRequest(graph=huge), timeout=30)
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "1500 nodes; the limit is 1000" in caught.value.details()
     bad = httpx.post(f"{stack.http}/v1/graph/detect", json={"node_features": [[1.0, 2.0], [3.0]], "edges": []},
                      timeout=30)
     assert bad.status_code == 400 and "differ in length" in bad.json()["error"]["message"]

@@ -95,21 +95,23 @@ def test_rest_png_upload(stack: SimpleNamespace, crops: SimpleNamespace) -> None
 
 
 @pytest.mark.parametrize(
-    ("image", "fragment"),
+    ("image", "fragment", "code"),
     [
-        (pb.Image(encoded=b"GIF89a-not-really"), "not a PNG or JPEG"),
+        (pb.Image(encoded=b"GIF89a-not-really"), "not a PNG or JPEG", grpc.StatusCode.INVALID_ARGUMENT),
         (pb.Image(encoded=png(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8))[:400]),
-         "truncated"),
-        (pb.Image(encoded=png(np.zeros((600, 600, 3), np.uint8))), "limit"),
-        (pb.Image(), "no content"),
+         "truncated", grpc.StatusCode.INVALID_ARGUMENT),
+        # well formed but over max_pixels: RESOURCE_EXHAUSTED (HTTP 413) naming the limit
+        (pb.Image(encoded=png(np.zeros((600, 600, 3), np.uint8))), "the limit is 262144",
+         grpc.StatusCode.RESOURCE_EXHAUSTED),
+        (pb.Image(), "no content", grpc.StatusCode.INVALID_ARGUMENT),
     ],
 )
 def test_bad_images_are_invalid_argument_and_service_keeps_serving(
-    stack: SimpleNamespace, crops: SimpleNamespace, image: pb.Image, fragment: str
+    stack: SimpleNamespace, crops: SimpleNamespace, image: pb.Image, fragment: str, code: grpc.StatusCode
 ) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         stack.gateway.Detect(gateway_pb2.DetectRequest(vision=pb.DetectRequest(images=[image])), timeout=30)
-    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and fragment in caught.value.details()
+    assert caught.value.code() == code and fragment in caught.value.details()
     ok = pb.DetectRequest(images=[pb.Image(encoded=png(crops.normal))], omit_anomaly_map=True)
     assert stack.service.Detect(ok, timeout=30).results[0].anomaly_map.ByteSize() == 0
 
