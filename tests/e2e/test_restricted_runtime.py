@@ -53,6 +53,15 @@ def _can_sandbox() -> str:
     return "" if probe.returncode == 0 else f"unshare --mount failed: {probe.stderr.decode().strip()}"
 
 
+REPO_MOUNT = "/mnt/repo"
+"""Where the checkout is bound read-only inside the sandbox."""
+
+
+def _inside_sandbox(path: Path, repo: Path) -> str:
+    """``path`` as the sandboxed process sees it (paths in the checkout move to :data:`REPO_MOUNT`)."""
+    return f"{REPO_MOUNT}/{path.relative_to(repo)}" if path.is_relative_to(repo) else str(path)
+
+
 def _ready(channel: grpc.Channel) -> bool:
     try:
         grpc.channel_ready_future(channel).result(timeout=1)
@@ -77,15 +86,17 @@ def _sandbox_script(store: Path, mount_path: str, uid: int, gid: int, env: dict[
         "set -e",
         "mount --make-rprivate /",
         remount,
-        "mount -t tmpfs -o size=1m,mode=755 tmpfs /mnt && mkdir /mnt/python",
+        "mount -t tmpfs -o size=1m,mode=755 tmpfs /mnt && mkdir /mnt/python /mnt/repo",
         f"mount --bind {shlex.quote(str(base))} /mnt/python",
+        # the checkout (and its venv) may live under /tmp, which the pod's emptyDir hides: bind it read-only
+        f"mount --bind {shlex.quote(str(repo))} {REPO_MOUNT} && mount -o remount,bind,ro {REPO_MOUNT}",
         f"mount --bind {shlex.quote(str(store))} {shlex.quote(mount_path)}",  # before /tmp hides the source
         f"mount -o remount,bind,rw {shlex.quote(mount_path)}",  # the volume is the one writable place (and /tmp)
         "mount -t tmpfs -o size=256m,mode=1777 tmpfs /tmp",
         # the restrictions hold before we drop privileges: even root cannot write the code or the root fs
-        f"if touch {shlex.quote(str(repo / '.rw-probe'))} 2>/dev/null; then echo 'repo is writable'; exit 97; fi",
+        f"if touch {REPO_MOUNT}/.rw-probe 2>/dev/null; then echo 'repo is writable'; exit 97; fi",
         "if touch /.rw-probe 2>/dev/null; then echo 'root fs is writable'; exit 97; fi",
-        f"cd {shlex.quote(str(repo))}",
+        f"cd {REPO_MOUNT}",
         f"exec setpriv --reuid={uid} --regid={gid} --clear-groups --inh-caps=-all --bounding-set=-all "
         f"--no-new-privs env -i {environment} {command}",
     ])
@@ -126,7 +137,8 @@ def sandboxed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamesp
     env.update({f"{prefix}ADDRESS": f"127.0.0.1:{port}", f"{prefix}METRICS_PORT": str(_free_port()),
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1"})
     repo = Path(__file__).resolve().parents[2]
-    env["PYTHONPATH"] = os.pathsep.join([str(repo), *site.getsitepackages()])  # the venv's packages
+    packages = [_inside_sandbox(Path(path), repo) for path in site.getsitepackages()]  # the venv's packages
+    env["PYTHONPATH"] = os.pathsep.join([REPO_MOUNT, *packages])
     script = _sandbox_script(store, mount_path, uid, gid, env, repo)
     log = tmp_path_factory.mktemp("log") / "service.log"
     with log.open("wb") as out:
