@@ -445,7 +445,8 @@ def main() -> None:
                                 cwd=ROOT, env={**os.environ, "POLYAD_FUZZ_EXAMPLES": "500"})
         summary.append(["fuzz suite --long (500 examples/test)", f"{time.perf_counter() - started:.0f} s",
                         "passed" if result.returncode == 0 else f"FAILED (rc {result.returncode})"])
-    print_table("Reliability summary (loopback, tiny models; inline backend, phase 6 on Ray Serve)", ["check", "result", "detail"], summary)
+    print_table("Reliability summary (loopback, tiny models; inline backend, phase 6 on Ray Serve)",
+                ["check", "result", "detail"], summary)
     print(f"\nservice logs: {log_dir}")
 
 

@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import grpc
@@ -54,6 +56,8 @@ CHANNEL_OPTIONS: list[tuple[str, int | str]] = [
     ("grpc.http2.max_pings_without_data", 0),
 ]
 _SERVING = health_pb2.HealthCheckResponse.SERVING
+INFO_CACHE_S = 5.0
+"""How long a service's answer to ``GetModelInfo`` (detectors, unavailable ones) is reused."""
 
 
 class UpstreamError(PolyadError):
@@ -86,6 +90,7 @@ class DataPlane:
         self._default_timeout = settings.default_timeout_s
         self._inflight: dict[str, int] = {}  # unary calls in flight per service (one event loop: no lock needed)
         self._streams: dict[str, int] = {}  # StreamDetect calls open per service
+        self._latest_info: dict[str, tuple[float, common_pb2.ModelInfo | None]] = {}  # route key -> (when, info)
 
     def deadline(self, timeout: float | None) -> float:
         """The caller's remaining time, capped at the gateway's default."""
@@ -121,16 +126,12 @@ class DataPlane:
         """One unary call with serialized bytes both ways; upstream failures become our errors."""
         timeout = self.deadline(timeout)
         payload = message if isinstance(message, bytes) else message.SerializeToString()
-        name, limit = route.spec.name, self.settings.max_inflight_per_service
-        if self._inflight.get(name, 0) >= limit:
-            raise OverloadedError(f"service {name!r} has {limit} calls in flight (max_inflight_per_service); retry")
-        self._inflight[name] = self._inflight.get(name, 0) + 1
-        try:
-            return await route.unary(method)(payload, timeout=timeout)
-        except aio.AioRpcError as error:
-            raise _upstream_error(route, error, timeout) from error
-        finally:
-            self._inflight[name] -= 1
+        with _admitted(self._inflight, route.spec.name, self.settings.max_inflight_per_service,
+                       "calls in flight (max_inflight_per_service)"):
+            try:
+                return await route.unary(method)(payload, timeout=timeout)
+            except aio.AioRpcError as error:
+                raise _upstream_error(route, error, timeout) from error
 
     async def stream_detect(
         self, requests: AsyncIterator[gateway_pb2.StreamDetectRequest], timeout: float | None = None
@@ -160,18 +161,14 @@ class DataPlane:
                     return
                 yield payload(message)
 
-        name, limit = route.spec.name, self.settings.max_streams_per_service
-        if self._streams.get(name, 0) >= limit:
-            raise OverloadedError(f"service {name!r} has {limit} streams open (max_streams_per_service); retry")
-        self._streams[name] = self._streams.get(name, 0) + 1
-        try:
-            async for answer in route.stream_call(upstream(), timeout=timeout):
-                yield _wrap(gateway_pb2.StreamDetectResponse(service=route.spec.name), route, answer,
-                            "StreamDetectResponse")
-        except aio.AioRpcError as error:
-            raise _upstream_error(route, error, timeout or 0.0) from error
-        finally:
-            self._streams[name] -= 1
+        with _admitted(self._streams, route.spec.name, self.settings.max_streams_per_service,
+                       "streams open (max_streams_per_service)"):
+            try:
+                async for answer in route.stream_call(upstream(), timeout=timeout):
+                    yield _wrap(gateway_pb2.StreamDetectResponse(service=route.spec.name), route, answer,
+                                "StreamDetectResponse")
+            except aio.AioRpcError as error:
+                raise _upstream_error(route, error, timeout or 0.0) from error
         if problem:
             raise problem[0]
 
@@ -179,23 +176,31 @@ class DataPlane:
         """Every routed service with its readiness and the detectors it cannot run, asked concurrently."""
         routes = self.router.routes
         ready = await asyncio.gather(*(self._is_ready(route) for route in routes))
-        unavailable = await asyncio.gather(*(self._unavailable_detectors(route) for route in routes))
+        # only a SERVING service can describe its model: the others are not asked (no second timeout)
+        infos = await asyncio.gather(*(self.latest_model_info(route) if ok else _none() for route, ok
+                                       in zip(routes, ready, strict=True)))
         return gateway_pb2.ListServicesResponse(
             services=[
                 gateway_pb2.ServiceStatus(name=route.spec.name, modality=route.modality, address=route.address,
-                                          ready=ok, unavailable_detectors=missing)
-                for route, ok, missing in zip(routes, ready, unavailable, strict=True)
+                                          ready=ok, unavailable_detectors=info.unavailable_detectors if info else {})
+                for route, ok, info in zip(routes, ready, infos, strict=True)
             ]
         )
 
-    async def _unavailable_detectors(self, route: Route) -> dict[str, str]:
-        """The service's own list of detectors that cannot run here (empty when it does not answer)."""
+    async def latest_model_info(self, route: Route) -> common_pb2.ModelInfo | None:
+        """The service's ``GetModelInfo`` of its default model (None while it cannot answer), cached for
+        ``INFO_CACHE_S`` so probes and listings do not ask every service on every call."""
+        key = route.address + route.modality
+        cached = self._latest_info.get(key)
+        if cached is not None and time.monotonic() - cached[0] < INFO_CACHE_S:
+            return cached[1]
         request = route.spec.messages().GetModelInfoRequest()
         try:
-            info = await self.unary(route, "GetModelInfo", request, self.settings.health_timeout_s)
+            info = (await self.unary(route, "GetModelInfo", request, self.settings.health_timeout_s)).model
         except PolyadError:
-            return {}
-        return dict(info.model.unavailable_detectors)
+            info = None
+        self._latest_info[key] = (time.monotonic(), info)
+        return info
 
     async def _is_ready(self, route: Route) -> bool:
         request = health_pb2.HealthCheckRequest(service=route.spec.grpc_service)
@@ -220,6 +225,22 @@ def _wrap(response: Any, route: Route, answer: bytes, message: str) -> Any:
     else:
         getattr(response, route.arm).ParseFromString(answer)
     return response
+
+
+async def _none() -> None:
+    return None
+
+
+@contextmanager
+def _admitted(counts: dict[str, int], name: str, limit: int, what: str) -> Iterator[None]:
+    """Hold one of ``limit`` slots of service ``name`` in ``counts``; OverloadedError at once when none is free."""
+    if counts.get(name, 0) >= limit:
+        raise OverloadedError(f"service {name!r} has {limit} {what}; retry")
+    counts[name] = counts.get(name, 0) + 1
+    try:
+        yield
+    finally:
+        counts[name] -= 1
 
 
 def _upstream_error(route: Route, error: aio.AioRpcError, timeout: float) -> PolyadError:

@@ -9,7 +9,6 @@ to the native API's. Errors are ``services.core.errors`` exceptions, mapped to c
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -59,27 +58,17 @@ def _server_version() -> str:
 class KServeDataPlane:
     """v2 operations on the routed services' detectors (``<modality>-<detector>`` models)."""
 
-    def __init__(self, dataplane: DataPlane, cache_s: float = 5.0) -> None:
+    def __init__(self, dataplane: DataPlane) -> None:
         self.dataplane = dataplane
         self._version = _server_version()
-        self._cache_s = cache_s
-        self._detectors: dict[str, tuple[float, list[str], dict[str, str]]] = {}
 
     async def _service_detectors(self, route: Route) -> tuple[list[str], dict[str, str]]:
-        """(detectors, {detector: why it cannot run}) as a routed service reports them (``GetModelInfo``);
-        its spec's default while it cannot answer."""
-        cached = self._detectors.get(route.address + route.modality)
-        if cached is not None and time.monotonic() - cached[0] < self._cache_s:
-            return cached[1], cached[2]
-        request = route.spec.messages().GetModelInfoRequest()
-        try:
-            info = (await self.dataplane.unary(route, "GetModelInfo", request,
-                                               self.dataplane.settings.health_timeout_s)).model
-            names, unavailable = list(info.detectors) or [info.detector], dict(info.unavailable_detectors)
-        except PolyadError:
-            names, unavailable = [route.spec.default_detector], {}
-        self._detectors[route.address + route.modality] = (time.monotonic(), names, unavailable)
-        return names, unavailable
+        """(detectors, {detector: why it cannot run}) as a routed service reports them (``GetModelInfo``, cached
+        by the data plane); its spec's default while it cannot answer."""
+        info = await self.dataplane.latest_model_info(route)
+        if info is None:
+            return [route.spec.default_detector], {}
+        return list(info.detectors) or [info.detector], dict(info.unavailable_detectors)
 
     async def models(self) -> dict[str, KServeModel]:
         """The v2 models of the currently routed services, as the services report them (routes may change)."""

@@ -32,7 +32,7 @@ from grpc import aio
 from polyad.common.v1 import common_pb2
 from services.core import registry
 from services.core.calibration import Decision, decide, decide_recent
-from services.core.errors import InvalidInputError
+from services.core.errors import InvalidInputError, LimitExceededError
 from services.core.models import LoadedModel, ModelManager
 from services.core.responses import MAX_WINDOW, decisions_proto, policy_from_proto
 from services.core.settings import ServiceSettings
@@ -85,6 +85,13 @@ class DomainServicer:
     def decide(self, model: LoadedModel, scores: np.ndarray, policy: common_pb2.DecisionPolicy) -> ScoredDecisions:
         """Conformal p-values of raw ``scores`` ``(n,)`` and the request's decision rule over them."""
         return self.decide_p_values(model.calibrator.p_values(scores), policy)
+
+    @staticmethod
+    def check_stream_room(open_streams: int, limit: int) -> None:
+        """LimitExceededError (field ``stream_id``) when a StreamDetect call with ``open_streams`` streams may
+        open no more (``max_streams_per_call`` = ``limit``)."""
+        if open_streams >= limit:
+            raise LimitExceededError(f"more than {limit} streams in one call", "stream_id")
 
     @staticmethod
     def decide_p_values(p_values: np.ndarray, policy: common_pb2.DecisionPolicy) -> ScoredDecisions:

@@ -19,7 +19,7 @@ from polyad.tensorstream.v1 import tensorstream_pb2 as pb
 from polyad.tensorstream.v1 import tensorstream_pb2_grpc as pb_grpc
 from services.core.codecs import from_numpy
 from services.core.contract import StreamState
-from services.core.errors import InvalidInputError, LimitExceededError, public_message
+from services.core.errors import InvalidInputError, public_message
 from services.core.models import LoadedModel
 from services.core.servicing import DomainServicer, RecentPValues
 from services.tensorstream.batch import EventBatch, EventSchema
@@ -113,9 +113,7 @@ class TensorStreamServicer(DomainServicer, pb_grpc.TensorStreamServiceServicer):
         stream = streams.get(request.stream_id)
         if stream is not None:
             return stream
-        if len(streams) >= self.settings.max_streams_per_call:
-            raise LimitExceededError(f"more than {self.settings.max_streams_per_call} streams in one call",
-                                    "stream_id")
+        self.check_stream_room(len(streams), self.settings.max_streams_per_call)
         model = await self.models.get(request.model)
         width, tolerance = _config(model)
         stream = _Stream(model, model_schema(model.metadata), width, tolerance, WindowPValues(model.calibrator.size))

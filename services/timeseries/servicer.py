@@ -98,9 +98,7 @@ class TimeSeriesServicer(DomainServicer, pb_grpc.TimeSeriesServiceServicer):
         async for request in requests:
             stream = streams.get(request.stream_id)
             if stream is None:
-                if len(streams) >= self.settings.max_streams_per_call:
-                    raise LimitExceededError(f"more than {self.settings.max_streams_per_call} streams in one call",
-                                             "stream_id")
+                self.check_stream_room(len(streams), self.settings.max_streams_per_call)
                 stream = streams[request.stream_id] = _Stream(await self.models.get(request.model))
             points = self._decode(request.points, f"stream {request.stream_id!r} points", stream.model)
             scores, stream.state = await stream.model.backend.stream_step(points, stream.state, request.adapt)

@@ -19,7 +19,7 @@ from polyad.traffic.v1 import traffic_pb2 as pb
 from polyad.traffic.v1 import traffic_pb2_grpc as pb_grpc
 from services.core.codecs import from_numpy
 from services.core.contract import StreamState
-from services.core.errors import InvalidInputError, LimitExceededError, NotReadyError, public_message
+from services.core.errors import InvalidInputError, NotReadyError, public_message
 from services.core.models import LoadedModel
 from services.core.servicing import DomainServicer, RecentPValues
 from services.traffic.batch import SensorBatch, validate_batch
@@ -92,9 +92,7 @@ class TrafficServicer(DomainServicer, pb_grpc.TrafficServiceServicer):
                               ) -> pb.StreamDetectResponse:
         stream = streams.get(request.stream_id)
         if stream is None:
-            if len(streams) >= self.settings.max_streams_per_call:
-                raise LimitExceededError(f"more than {self.settings.max_streams_per_call} streams in one call",
-                                        "stream_id")
+            self.check_stream_room(len(streams), self.settings.max_streams_per_call)
             stream = streams[request.stream_id] = _Stream(await self.models.get(request.model))
         response = pb.StreamDetectResponse(stream_id=request.stream_id, offset=stream.offset)
         if request.snapshots.ListFields():

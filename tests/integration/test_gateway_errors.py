@@ -9,6 +9,7 @@ import asyncio
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -396,16 +397,24 @@ def test_one_service_down_keeps_the_gateway_in_rotation(stack: Stack) -> None:
         stack.loop.run(running.stop(grace=0.1))
 
 
+@contextmanager
+def _limited_gateway(stack: Stack, **limits: int) -> Iterator[tuple[RunningGateway, Any]]:
+    """A second gateway in front of the fake upstream with ``limits`` changed, and a stub of it."""
+    settings = _settings(stack.up.running.settings.routes["timeseries"]).model_copy(update=limits)
+    running = stack.loop.run(start_gateway(settings))
+    channel = grpc.insecure_channel(f"127.0.0.1:{running.grpc_port}")
+    try:
+        yield running, gateway_pb2_grpc.GatewayServiceStub(channel)
+    finally:
+        channel.close()
+        stack.loop.run(running.stop(grace=0.1))
+
+
 def test_calls_beyond_the_per_service_limit_are_refused_at_once(stack: Stack) -> None:
     """A slow service holds one call; a second one is RESOURCE_EXHAUSTED / 429 at once, naming the limit."""
     from concurrent.futures import ThreadPoolExecutor
 
-    settings = _settings(stack.up.running.settings.routes["timeseries"]).model_copy(
-        update={"max_inflight_per_service": 1})
-    running = stack.loop.run(start_gateway(settings))
-    channel = grpc.insecure_channel(f"127.0.0.1:{running.grpc_port}")
-    try:
-        stub = gateway_pb2_grpc.GatewayServiceStub(channel)
+    with _limited_gateway(stack, max_inflight_per_service=1) as (running, stub):
         with ThreadPoolExecutor(1) as pool:
             slow = pool.submit(stub.Detect, _request("slow"), timeout=10)
             time.sleep(0.3)  # the slow call is in flight
@@ -418,19 +427,12 @@ def test_calls_beyond_the_per_service_limit_are_refused_at_once(stack: Stack) ->
             assert reply.status_code == 429 and reply.json()["error"]["code"] == "RESOURCE_EXHAUSTED"
             assert slow.result().service == "timeseries"  # the held call still completes
         assert stub.Detect(_request("b"), timeout=10).service == "timeseries"  # and the slot is free again
-    finally:
-        channel.close()
-        stack.loop.run(running.stop(grace=0.1))
 
 
 def test_streams_beyond_the_per_service_limit_are_refused_at_once(stack: Stack) -> None:
     """One stream held open fills ``max_streams_per_service=1``; a second is RESOURCE_EXHAUSTED at once."""
     import queue
 
-    settings = _settings(stack.up.running.settings.routes["timeseries"]).model_copy(
-        update={"max_streams_per_service": 1})
-    running = stack.loop.run(start_gateway(settings))
-    channel = grpc.insecure_channel(f"127.0.0.1:{running.grpc_port}")
     outbox: queue.Queue = queue.Queue()
 
     def held() -> Iterator[gateway_pb2.StreamDetectRequest]:
@@ -441,22 +443,20 @@ def test_streams_beyond_the_per_service_limit_are_refused_at_once(stack: Stack) 
         return gateway_pb2.StreamDetectRequest(
             timeseries=timeseries_pb2.StreamDetectRequest(stream_id=stream_id, points=from_numpy(np.ones(4, "f4"))))
 
-    try:
-        stub = gateway_pb2_grpc.GatewayServiceStub(channel)
-        first = stub.StreamDetect(held(), timeout=10)
-        outbox.put(message("a"))
-        assert next(first).timeseries.stream_id == "a"  # the first stream is open upstream
-        started = time.perf_counter()
-        with pytest.raises(grpc.RpcError) as caught:
-            list(stub.StreamDetect(iter([message("b")]), timeout=10))
-        assert time.perf_counter() - started < 0.5
-        assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
-        assert "max_streams_per_service" in caught.value.details()
-        outbox.put(None)  # close the first stream; its slot is free again
-        assert list(first) == []
-        again = list(stub.StreamDetect(iter([message("c")]), timeout=10))
-        assert [answer.timeseries.stream_id for answer in again] == ["c"]
-    finally:
-        outbox.put(None)
-        channel.close()
-        stack.loop.run(running.stop(grace=0.1))
+    with _limited_gateway(stack, max_streams_per_service=1) as (_, stub):
+        try:
+            first = stub.StreamDetect(held(), timeout=10)
+            outbox.put(message("a"))
+            assert next(first).timeseries.stream_id == "a"  # the first stream is open upstream
+            started = time.perf_counter()
+            with pytest.raises(grpc.RpcError) as caught:
+                list(stub.StreamDetect(iter([message("b")]), timeout=10))
+            assert time.perf_counter() - started < 0.5
+            assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "max_streams_per_service" in caught.value.details()
+            outbox.put(None)  # close the first stream; its slot is free again
+            assert list(first) == []
+            again = list(stub.StreamDetect(iter([message("c")]), timeout=10))
+            assert [answer.timeseries.stream_id for answer in again] == ["c"]
+        finally:
+            outbox.put(None)  # never leave the held stream's generator waiting
