@@ -52,6 +52,9 @@ REGIONS: dict[str, Region] = {  # (rows, columns) of the 512x512 texture per spl
     "test": ((320, 512), (0, 512)),
     "calibration": ((320, 512), (0, 248)),
     "fresh": ((320, 512), (264, 512)),
+    # validation for choices (bench/vision_select.py): both halves of the training rows, never test rows
+    "validation_fit": ((0, 288), (0, 256)),
+    "validation_test": ((0, 288), (256, 512)),
 }
 _IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
@@ -213,22 +216,26 @@ def normal_crops(category: str, split: str, n: int, size: int = 256, seed: int =
     return _stack([_crop(category, split, size, rng) for _ in range(n)], size)
 
 
-def inspection_set(category: str, n_train: int = 64, n_test: int = 40, size: int = 256, seed: int = 0) -> InspectionSet:
+def inspection_set(category: str, n_train: int = 64, n_test: int = 40, size: int = 256, seed: int = 0,
+                   validation: bool = False) -> InspectionSet:
     """Normal training crops and a test split (every other crop defective, kinds cycling) from one texture.
 
     Deterministic from ``(category, seed)``; train and test crops come from disjoint texture rows.
+    ``validation=True`` cuts both from the training rows instead (left half to fit, right half to judge), so
+    settings can be chosen without touching a test row.
     """
     if category not in CATEGORIES:
         raise ValueError(f"unknown inspection category {category!r}; choose from {CATEGORIES}")
-    rng = np.random.default_rng([seed, CATEGORIES.index(category), 1729])
-    train = [_crop(category, "train", size, rng) for _ in range(n_train)]
+    fit_region, test_region = ("validation_fit", "validation_test") if validation else ("train", "test")
+    rng = np.random.default_rng([seed, CATEGORIES.index(category), 1729, *([1] if validation else [])])
+    train = [_crop(category, fit_region, size, rng) for _ in range(n_train)]
     images, masks, labels, kinds = [], [], [], []
     for i in range(n_test):
-        img = _crop(category, "test", size, rng)
+        img = _crop(category, test_region, size, rng)
         mask, kind = np.zeros((size, size), dtype=bool), "good"
         if i % 2 == 1:
             kind = DEFECT_KINDS[(i // 2) % len(DEFECT_KINDS)]
-            donor = _crop(category, "test", size, rng)
+            donor = _crop(category, test_region, size, rng)
             while mask.sum() < max(16, size * size // 2000):
                 out, mask = DEFECTS[kind](img, rng, donor)
             img = np.clip(np.rint(out), 0, 255).astype(np.uint8)

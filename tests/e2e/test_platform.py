@@ -32,11 +32,12 @@ from polyad.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from services.core.codecs import from_numpy, to_numpy
 from services.core.spec import service_specs
 
-pytestmark = [pytest.mark.ray, pytest.mark.slow]
+# 900 s: the first test also trains the tiny defaults and starts nine services (266 s on a quiet machine)
+pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = tuple(name for name in service_specs())  # every registered service
-READY_S = 300.0
+READY_S = 600.0
 
 
 def _free_port() -> int:
@@ -129,6 +130,17 @@ def test_every_service_is_ready_on_ray_with_a_resource_plan(suite: SimpleNamespa
     assert re.search(rf"{len(SERVICES) + 1} replicas on [\d.]+ CPUs", plan), plan
 
 
+def _listing_once_all_ready(stub: gateway_pb2_grpc.GatewayServiceStub, wait_s: float = 30.0) -> dict[str, bool]:
+    """ListServices' readiness map, asked again (up to ``wait_s``) while some service is not ready: on a loaded
+    2-core machine one health check can miss the gateway's 1 s timeout, which is a real but passing state."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        listed = {s.name: s.ready for s in stub.ListServices(gateway_pb2.ListServicesRequest(), timeout=10).services}
+        if all(listed.values()) or time.monotonic() > deadline:
+            return listed
+        time.sleep(1.0)
+
+
 def test_the_toy_service_is_routed_listed_and_served(suite: SimpleNamespace) -> None:
     toy_pb2 = _toy_messages(suite.env)
     values = np.array([0.1, -0.3, 9.0], dtype=np.float32)
@@ -137,7 +149,7 @@ def test_the_toy_service_is_routed_listed_and_served(suite: SimpleNamespace) -> 
     with grpc.insecure_channel(suite.gateway) as channel:
         stub = gateway_pb2_grpc.GatewayServiceStub(channel)
         reply = stub.Detect(request, timeout=30)
-        listed = {s.name: s.ready for s in stub.ListServices(gateway_pb2.ListServicesRequest(), timeout=10).services}
+        listed = _listing_once_all_ready(stub)
     assert reply.service == "toy" and reply.other.type_url.endswith("toy.echo.v1.DetectResponse")
     answer = toy_pb2.DetectResponse.FromString(reply.other.value)
     scores = to_numpy(answer.scores)

@@ -43,6 +43,19 @@ def test_inspection_set_is_deterministic_from_the_seed() -> None:
     assert not np.array_equal(a.test_masks, c.test_masks)
 
 
+def test_validation_split_stays_inside_the_training_rows() -> None:
+    """``validation=True`` fits on the left and judges on the right half of the training rows, never a test row."""
+    (train_rows, _), (test_rows, _) = data.REGIONS["train"], data.REGIONS["test"]
+    fit, judge = data.REGIONS["validation_fit"], data.REGIONS["validation_test"]
+    for rows, _cols in (fit, judge):
+        assert train_rows[0] <= rows[0] and rows[1] <= train_rows[1] and rows[1] <= test_rows[0]
+    assert fit[1][1] <= judge[1][0]  # left and right halves share no column
+    validation, test = (inspection_set("grass", 3, 4, size=64, seed=0, validation=v) for v in (True, False))
+    assert validation.test_labels.tolist() == [0, 1, 0, 1]
+    assert not np.array_equal(validation.train_images, test.train_images)
+    assert not np.array_equal(validation.test_images, test.test_images)
+
+
 def test_defects_change_the_image_inside_their_mask() -> None:
     s = inspection_set("brick", 1, 40, size=128, seed=1)
     for image, mask, kind in zip(s.test_images[1::2], s.test_masks[1::2], s.test_defects[1::2], strict=True):
