@@ -11,12 +11,15 @@ Accuracy is mean ± sd over ``--seeds`` (data crops and detector initialisation 
 The second evaluation (other photographs, an independent defect suite, ablations, false-positive rate at
 alpha) is ``bench/vision_holdout.py``; ``--holdout`` here runs it after this one with its defaults.
 
-Run: ``python bench/vision.py [--quick] [--categories brick grass] [--train 64] [--test 40] [--seeds 1 2 3]``
+Run: ``python bench/vision.py [--quick] [--categories brick grass] [--detectors multi_ad patchcore] [--train 64]
+[--test 40] [--seeds 1 2 3] [--no-serving]``; long runs can be split: ``--save part.json`` per run, then
+``--load part*.json`` prints the merged table.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -73,6 +76,10 @@ def main() -> None:
     parser.add_argument("--test", type=int, default=40)
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--threads", type=int, default=2, help="torch threads (1 on a machine shared by other jobs)")
+    parser.add_argument("--detectors", nargs="+", default=list(TRAINED_DETECTORS))
+    parser.add_argument("--no-serving", action="store_true", help="accuracy only (no latency and memory table)")
+    parser.add_argument("--save", help="write the accuracy rows to this JSON file (to split a long run)")
+    parser.add_argument("--load", nargs="+", help="print the accuracy table of saved runs (no training)")
     parser.add_argument("--holdout", action="store_true", help="then run bench/vision_holdout.py (its defaults)")
     parser.add_argument("--quick", action="store_true", help="one category and seed, 24 train / 16 test crops")
     parser.add_argument("--serving-only", action="store_true",
@@ -83,17 +90,28 @@ def main() -> None:
     if args.serving_only:
         args.categories, args.train, args.test, args.seeds = args.categories[:1], 16, 8, args.seeds[:1]
     torch.set_num_threads(args.threads)
-    names = list(TRAINED_DETECTORS)
+    names = list(args.detectors)
     keys = ("image_auroc", "pixel_auroc", "aupro")
     results: dict[tuple[str, str], list[dict]] = {}
     fitted = {}
-    for seed in args.seeds:
+    for path in args.load or []:
+        for saved in json.loads(Path(path).read_text()):
+            results.setdefault((saved["category"], saved["detector"]), []).append(saved)
+    if args.load:
+        args.seeds = sorted({r["seed"] for runs in results.values() for r in runs})
+        args.categories = list(dict.fromkeys(c for c, _ in results))
+        names = list(dict.fromkeys(n for _, n in results))
+    for seed in [] if args.load else args.seeds:
         for category in args.categories:
             dataset = inspection_set(category, n_train=args.train, n_test=args.test, size=256, seed=seed)
             for name in names:
                 detector = registry.detector_class("vision", name)({"seed": seed})
                 row = evaluate_detector(detector, dataset)
                 results.setdefault((category, name), []).append(row)
+                if args.save:
+                    saved = [{"category": c, "detector": n, "seed": args.seeds[i], **{k: float(r[k]) for k in
+                              (*keys, "fit_s")}} for (c, n), runs in results.items() for i, r in enumerate(runs)]
+                    Path(args.save).write_text(json.dumps(saved))
                 fitted[name] = (detector, dataset.test_images)
                 print(f"  seed {seed} {category}/{name}: done in {row['fit_s']:.0f} s", flush=True)
 
@@ -114,11 +132,12 @@ def main() -> None:
             rows,
         )
     serving = []
-    for name, (detector, images) in fitted.items():
+    for name, (detector, images) in ({} if args.no_serving else fitted).items():
         serving.append([name, f"{latency_ms(detector, images, 1):.0f}", f"{latency_ms(detector, images, 8):.0f}",
                         f"{peak_rss_gib(detector, name):.2f}"])
-    print_table("Serving on 2 CPU cores (inline)", ["detector", "ms/image batch 1", "ms/image batch 8",
-                                                   "peak RSS GiB"], serving)
+    if serving:
+        print_table("Serving on 2 CPU cores (inline)", ["detector", "ms/image batch 1", "ms/image batch 8",
+                                                       "peak RSS GiB"], serving)
     if args.holdout:
         subprocess.run([sys.executable, str(Path(__file__).with_name("vision_holdout.py"))], check=True)
 

@@ -12,6 +12,9 @@ __all__ = ["MultiADConfig"]
 class MultiADConfig(VisionConfig):
     """Hyper-parameters of :class:`~services.vision.detectors.multi_ad.MultiADDetector`."""
 
+    # image score over the top 10 % of the map, chosen on validation crops of the training rows
+    # (bench/vision_select.py, seed 0; the smoothing sigma's default 4 was kept there)
+    topk_ratio: float = Field(0.1, gt=0.0, le=1.0, description="Image score = mean of this top fraction.")
     layers: tuple[int, ...] = Field((0, 1, 2), min_length=1, description="Teacher taps 0, 1, ... (strides 4, 8, ...).")
     student_width: int = Field(32, ge=4, description="Channels of the student's first stage (doubling per scale).")
     student_blocks: int = Field(2, ge=1, description="SE-residual blocks per student stage.")
