@@ -106,11 +106,11 @@ def main() -> None:
             dataset = inspection_set(category, n_train=args.train, n_test=args.test, size=256, seed=seed)
             for name in names:
                 detector = registry.detector_class("vision", name)({"seed": seed})
-                row = evaluate_detector(detector, dataset)
+                row = {**evaluate_detector(detector, dataset), "seed": seed}
                 results.setdefault((category, name), []).append(row)
-                if args.save:
-                    saved = [{"category": c, "detector": n, "seed": args.seeds[i], **{k: float(r[k]) for k in
-                              (*keys, "fit_s")}} for (c, n), runs in results.items() for i, r in enumerate(runs)]
+                if args.save:  # after every row, so a long run cut short keeps what it finished
+                    saved = [{"category": c, "detector": n, "seed": r["seed"], **{k: float(r[k]) for k in
+                              (*keys, "fit_s")}} for (c, n), runs in results.items() for r in runs]
                     Path(args.save).write_text(json.dumps(saved))
                 fitted[name] = (detector, dataset.test_images)
                 print(f"  seed {seed} {category}/{name}: done in {row['fit_s']:.0f} s", flush=True)

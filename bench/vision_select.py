@@ -30,15 +30,31 @@ TIE = 0.002
 
 
 def grid_rows(detector, dataset) -> dict[tuple[float, float], dict[str, float]]:  # type: ignore[no-untyped-def]
-    """Validation metrics of a fitted ``detector`` for every (sigma, top fraction) of the grid."""
-    from services.vision.experiments import metrics_row, score_dataset
+    """Validation metrics of a fitted ``detector`` for every (sigma, top fraction) of the grid.
+
+    One forward pass with smoothing off gives the raw maps ``(N, S, S)``; each sigma smooths them with the
+    detectors' own ``gaussian_blur`` and each top fraction takes the detector's own image score of those maps,
+    so the grid costs no further forward pass. Pixel metrics depend on sigma only and are computed once per sigma.
+    """
+    from services.vision import metrics
+    from services.vision.detectors.base import gaussian_blur
+    from services.vision.experiments import score_dataset
 
     fitted = detector.config
+    size = dataset.test_images.shape[1:3]
+    if fitted.image_size is not None and size != (fitted.image_size, fitted.image_size):
+        raise ValueError(f"validation crops {size} must be at the model resolution {fitted.image_size}")
+    detector.config = fitted.model_copy(update={"smoothing_sigma": 0.0})
+    _, raw = score_dataset(detector, dataset.test_images)
     rows = {}
-    for sigma, topk in itertools.product(SIGMAS, TOPK_RATIOS):
-        detector.config = fitted.model_copy(update={"smoothing_sigma": sigma, "topk_ratio": topk})
-        scores, maps = score_dataset(detector, dataset.test_images)
-        rows[(sigma, topk)] = metrics_row(dataset.test_labels, scores, dataset.test_masks, maps)
+    for sigma in SIGMAS:
+        maps = gaussian_blur(torch.from_numpy(raw), sigma)
+        pixel = {"pixel_auroc": metrics.pixel_auroc(dataset.test_masks, maps.numpy()),
+                 "aupro": metrics.aupro(dataset.test_masks, maps.numpy())}
+        for topk in TOPK_RATIOS:
+            detector.config = fitted.model_copy(update={"smoothing_sigma": sigma, "topk_ratio": topk})
+            scores = detector._image_scores(maps).numpy()
+            rows[(sigma, topk)] = {"image_auroc": metrics.image_auroc(dataset.test_labels, scores), **pixel}
     detector.config = fitted
     return rows
 
