@@ -108,9 +108,13 @@ def suite(toy_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> 
         yield SimpleNamespace(process=process, lines=lines, ports=ports, gateway=f"127.0.0.1:{grpc_port}",
                               http=f"http://127.0.0.1:{http_port}", env=toy_env)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(30)
+        if process.poll() is None:  # Ctrl-C first: SIGKILL alone would leave `polyad up`'s Ray head running
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(30)
 
 
 def _toy_messages(env: dict[str, str]):  # type: ignore[no-untyped-def]
