@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,7 @@ class Component:
     command: list[str]
     env: dict[str, str] = field(default_factory=dict)
     address: str = ""
+    metrics_port: int | None = None  # the Prometheus /metrics port of a service
     one_shot: bool = False
     own_group: bool = False  # run in a process group of its own, stopped (and cleaned up) as a group
     process: subprocess.Popen | None = None
@@ -122,8 +124,6 @@ def plan_resources(cpus: float, gpus: float, services: int, replicas_per_service
 
 def free_port(host: str) -> int:
     """A port that is free on ``host`` now."""
-    import socket
-
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
@@ -174,14 +174,20 @@ def missing_defaults(store_root: str | None, services: list[str]) -> list[str]:
 def _ray_head(args: argparse.Namespace, temp_dir: str, port: int) -> Component:
     command = [str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", f"--port={port}",
                f"--node-ip-address={args.host}", "--include-dashboard=false", f"--temp-dir={temp_dir}",
-               "--disable-usage-stats"]
+               "--disable-usage-stats", f"--dashboard-agent-listen-port={free_port(args.host)}"]
     # Its own process group: Ctrl-C reaches the supervisor, which stops Ray last and removes every Ray process.
     return Component("ray", command, own_group=True)
 
 
-def _connect_plan(address: str, args: argparse.Namespace, services: int, deadline: float) -> ResourcePlan:
-    """Join the Ray head briefly to read its resources (it may still be starting)."""
+def _prepare_ray(address: str, args: argparse.Namespace, services: int, deadline: float) -> ResourcePlan:
+    """Join the Ray head briefly (it may still be starting): read its resources and start Serve once.
+
+    Serve's controller is started here, before the services, so that several services deploying at
+    the same moment never race to create it; its HTTP proxy is off (services call their replicas
+    through deployment handles, and port 8000 stays free).
+    """
     import ray
+    from ray import serve
 
     while True:
         try:
@@ -193,10 +199,28 @@ def _connect_plan(address: str, args: argparse.Namespace, services: int, deadlin
             time.sleep(0.5)
     try:
         resources = ray.cluster_resources()
+        serve.start(proxy_location="Disabled")
     finally:
         ray.shutdown()
     return plan_resources(float(resources.get("CPU", 0.0)), float(resources.get("GPU", 0.0)), services,
                           args.replicas, args.cpus_per_replica, args.gpus_per_replica)
+
+
+def _metrics_port(host: str, port: int, name: str) -> int:
+    """``port + 1000`` (the documented convention) when it is free, else a free port, said aloud.
+
+    A taken metrics port would crash the service at every restart (e.g. 52365, where Ray's agents listen).
+    """
+    wanted = port + 1000
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, wanted))
+            return wanted
+        except OSError:
+            pass
+    chosen = free_port(host)
+    console.print(f"[yellow]{name}: metrics port {wanted} is taken; using {chosen}[/]")
+    return chosen
 
 
 def service_components(args: argparse.Namespace, specs: list[ServiceSpec], backend: dict) -> list[Component]:
@@ -205,12 +229,13 @@ def service_components(args: argparse.Namespace, specs: list[ServiceSpec], backe
     for spec in specs:
         port = getattr(args, f"{spec.name}_port")
         prefix = spec.env_prefix
+        metrics_port = _metrics_port(args.host, port, spec.name)
         env = {f"{prefix}ADDRESS": f"{args.host}:{port}", f"{prefix}BACKEND": json.dumps(backend),
-               f"{prefix}METRICS_PORT": str(port + 1000), "POLYAD_MODEL_POLL_S": "2"}
+               f"{prefix}METRICS_PORT": str(metrics_port), "POLYAD_MODEL_POLL_S": "2"}
         if args.store:
             env[f"{prefix}STORE_ROOT"] = args.store
         parts.append(Component(spec.name, [sys.executable, "-m", "services.core.app", spec.name], env,
-                               f"{args.host}:{port}"))
+                               f"{args.host}:{port}", metrics_port))
     return parts
 
 
@@ -327,9 +352,8 @@ def _print_table(args: argparse.Namespace, services: list[Component], plan: Reso
     table.add_row("gateway REST + OpenAPI docs", f"http://{args.host}:{args.http_port}/docs")
     table.add_row("metrics", f"http://{args.host}:{args.http_port}/metrics")
     for part in services:
-        port = int(part.address.rpartition(":")[2])
         table.add_row(f"{part.name} service (direct gRPC)", part.address)
-        table.add_row(f"{part.name} service metrics", f"http://{args.host}:{port + 1000}/metrics")
+        table.add_row(f"{part.name} service metrics", f"http://{args.host}:{part.metrics_port}/metrics")
     table.add_row("model replicas", plan.describe() if plan is not None else "inline (in each service process)")
     Console().print(table)
 
@@ -352,7 +376,7 @@ def run_up(args: argparse.Namespace) -> int:
             ray_port = free_port(args.host)
             supervisor.launch(_ray_head(args, temp_dir, ray_port))
             address = f"{args.host}:{ray_port}"
-            plan = _connect_plan(address, args, len(names), time.monotonic() + 60)
+            plan = _prepare_ray(address, args, len(names), time.monotonic() + 60)
             console.print(f"[green]Ray[/] head at {address} (temp dir {temp_dir}); {plan.describe()}")
             backend.update(ray_address=address, num_cpus=plan.cpus_per_replica, num_gpus=plan.gpus_per_replica)
         services = [supervisor.launch(part) for part in service_components(args, [specs[n] for n in names], backend)]

@@ -113,6 +113,24 @@ def build_app(args: dict):  # type: ignore[no-untyped-def]
     return replica.bind(str(stored.path), _detector_ref(cls), settings.model_dump())
 
 
+def _deploy(app, app_name: str):  # type: ignore[no-untyped-def]
+    """``serve.run`` on a Serve instance without HTTP proxy (replicas are reached through handles only).
+
+    Starting Serve is a no-op when its controller exists (``polyad up`` starts it once). Two services
+    starting it at the same moment race to create the controller; the loser sees
+    ``ActorAlreadyExistsError`` and its second try attaches to the winner's controller.
+    """
+    from ray import serve
+    from ray.exceptions import ActorAlreadyExistsError
+
+    try:
+        serve.start(proxy_location="Disabled")
+    except ActorAlreadyExistsError:
+        log.info("Serve's controller was created by another process at the same moment; attaching to it")
+        serve.start(proxy_location="Disabled")
+    return serve.run(app, name=app_name, route_prefix=None, blocking=False)
+
+
 @contextmanager
 def _replica_failures(app_name: str) -> Iterator[None]:
     """A dead, restarting or overloaded replica is UNAVAILABLE (retryable), not an internal error."""
@@ -165,7 +183,7 @@ class RayBackend(Backend):
             options["num_replicas"] = settings.num_replicas
         replica = _replica_class().options(**options)
         app = replica.bind(str(stored.path), _detector_ref(detector_cls), settings.model_dump())
-        self.handle = serve.run(app, name=self.app_name, route_prefix=None, blocking=False)
+        self.handle = _deploy(app, self.app_name)
 
     async def score(self, item: np.ndarray) -> np.ndarray:
         with _replica_failures(self.app_name):
