@@ -93,18 +93,23 @@ def suite(toy_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> 
     lines: list[str] = []
     ready = threading.Event()
 
+    launched = time.monotonic()
+
     def read() -> None:
         assert process.stdout is not None
         for line in process.stdout:
             lines.append(line)
+            stamped.append(f"{time.monotonic() - launched:6.1f}s {line}")  # a failure then says where the time went
             if line.strip() == "ready":
                 ready.set()
 
+    stamped: list[str] = []
     threading.Thread(target=read, daemon=True).start()
     try:
-        deadline = time.monotonic() + READY_S
+        deadline = launched + READY_S
         while not ready.wait(1.0):
-            assert process.poll() is None and time.monotonic() < deadline, "".join(lines[-80:])
+            failure = "".join([*stamped[:40], "…\n", *stamped[-60:]])
+            assert process.poll() is None and time.monotonic() < deadline, failure
         yield SimpleNamespace(process=process, lines=lines, ports=ports, gateway=f"127.0.0.1:{grpc_port}",
                               http=f"http://127.0.0.1:{http_port}", env=toy_env)
     finally:
