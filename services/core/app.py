@@ -102,13 +102,22 @@ async def _serve_when_a_model_appears(running: RunningService) -> None:
 async def serve_forever(
     start: Callable[[], Awaitable[RunningService]], metrics_port: int | None = None, metrics_host: str = ""
 ) -> None:
-    """Run until SIGINT/SIGTERM (exposing Prometheus metrics when ``metrics_port`` is set), then stop."""
-    running = await start()
-    log.info("%s listening on port %d", running.name, running.port)
+    """Run until SIGINT/SIGTERM (exposing Prometheus metrics when ``metrics_port`` is set), then stop.
+
+    The metrics port is bound first: a taken port ends the process at once with a message naming it,
+    before any model replica is deployed.
+    """
     if metrics_port is not None:
         from prometheus_client import start_http_server
 
-        start_http_server(metrics_port, addr=metrics_host)
+        try:
+            start_http_server(metrics_port, addr=metrics_host)
+        except OSError as error:
+            raise SystemExit(f"cannot serve metrics on {metrics_host or '*'}:{metrics_port} ({error.strerror}); "
+                             "set the service's METRICS_PORT setting to a free port") from error
+    running = await start()
+    log.info("%s listening on port %d", running.name, running.port)
+    if metrics_port is not None:
         log.info("%s metrics on http://%s:%d/metrics", running.name, metrics_host, metrics_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,7 +1,12 @@
-"""A service started before any model exists reports NOT_SERVING, then SERVING once one is trained."""
+"""A service started before any model exists reports NOT_SERVING, then SERVING once one is trained; a taken
+metrics port ends it at once, with a message."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -43,3 +48,23 @@ def test_serving_starts_when_a_model_lands_in_the_store(
                 time.sleep(0.1)
     finally:
         loop_thread.run(service.stop())
+
+
+def test_a_taken_metrics_port_ends_the_service_at_once_with_a_message(tmp_path: Path) -> None:
+    with socket.socket() as taken, socket.socket() as free:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        taken_port = taken.getsockname()[1]
+        free.bind(("127.0.0.1", 0))
+        grpc_port = free.getsockname()[1]
+        free.close()
+        env = {**os.environ, "POLYAD_TIMESERIES_ADDRESS": f"127.0.0.1:{grpc_port}",
+               "POLYAD_TIMESERIES_METRICS_PORT": str(taken_port),
+               "POLYAD_TIMESERIES_STORE_ROOT": str(tmp_path)}
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "services.core.app", "timeseries"], env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert f"cannot serve metrics on 127.0.0.1:{taken_port}" in done.stderr, done.stderr[-2000:]
+    assert "METRICS_PORT" in done.stderr and "Traceback" not in done.stderr
+    assert time.monotonic() - started < 60

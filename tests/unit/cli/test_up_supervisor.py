@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 
 import pytest
 
-from polyad.commands.up import Component, Supervisor, plan_resources
+from polyad.commands.up import Component, Supervisor, _metrics_port, plan_resources
 
 
 def test_replicas_share_the_cpus_ray_reports() -> None:
@@ -21,6 +22,18 @@ def test_a_request_that_cannot_be_scheduled_is_refused() -> None:
         plan_resources(2, 0, 4, 1, cpus_per_replica=1.0)
     with pytest.raises(SystemExit, match="exceeds the 0 GPUs"):
         plan_resources(2, 0, 4, 1, gpus_per_replica=1.0)
+
+
+def test_metrics_port_is_grpc_port_plus_1000_unless_taken() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        chosen = _metrics_port("127.0.0.1", busy - 1000, "probe")
+        assert chosen != busy
+        with socket.socket() as check:
+            check.bind(("127.0.0.1", chosen))  # the replacement is free
+    assert _metrics_port("127.0.0.1", busy - 1000, "probe") == busy  # released: the convention again
 
 
 def _child(code: str) -> Component:
