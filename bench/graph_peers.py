@@ -90,7 +90,7 @@ class BetaWaveletGNN(nn.Module):
         diagonal = torch.arange(n)
         indices = torch.cat([pairs, torch.stack([diagonal, diagonal])], 1)
         values = torch.cat([weights, torch.ones(n)])  # an isolated node keeps L h = h, as in the authors' code
-        return torch.sparse_coo_tensor(indices, values, (n, n)).coalesce()
+        return torch.sparse_coo_tensor(indices, values, (n, n), check_invariants=True).coalesce()
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         h = self.encoder(x)

@@ -16,6 +16,7 @@ import numpy as np
 __all__ = ["DEFAULT_ALPHA", "ConformalCalibrator", "Decision", "Rule", "decide", "decide_recent", "simes"]
 
 DEFAULT_ALPHA = 0.01
+_GROUP_PREFIX = "group_calibration_scores_"  # safetensors key of one group's calibration scores
 
 
 class Rule(str, Enum):
@@ -40,14 +41,43 @@ class ConformalCalibrator:
     """Held-out normal scores, sorted, turned into conformal p-values.
 
     A detector whose stream scores differ from its batch scores (e.g. last-window vs overlap-averaged)
-    also gets a stream calibrator, fitted on stream-mode scores of the same held-out data.
+    also gets a stream calibrator, fitted on stream-mode scores of the same held-out data. A detector
+    that sorts its units into groups by an observable rule (Mondrian conformal prediction) also gets one
+    calibrator per group: a unit is then ranked among the held-out scores of its own group only.
     """
 
-    def __init__(self, scores: np.ndarray | None = None, stream_scores: np.ndarray | None = None) -> None:
+    def __init__(self, scores: np.ndarray | None = None, stream_scores: np.ndarray | None = None,
+                 group_scores: dict[int, np.ndarray] | None = None) -> None:
         self.scores_ = np.sort(np.asarray(scores, dtype=np.float64).ravel()) if scores is not None else None
         self.stream_: ConformalCalibrator | None = (
             ConformalCalibrator(stream_scores) if stream_scores is not None else None
         )
+        self.groups_: dict[int, ConformalCalibrator] = {
+            int(group): ConformalCalibrator(values) for group, values in (group_scores or {}).items()
+        }
+
+    def fit_groups(self, scores: np.ndarray, groups: np.ndarray) -> ConformalCalibrator:
+        """Calibrate each group apart: held-out normal ``scores`` ``(n,)`` and their int ``groups`` ``(n,)``."""
+        scores, groups = np.asarray(scores, dtype=np.float64).ravel(), np.asarray(groups).ravel().astype(np.int64)
+        if scores.shape != groups.shape:
+            raise ValueError(f"one group per calibration score: {scores.shape} scores, {groups.shape} groups")
+        self.groups_ = {int(g): ConformalCalibrator().fit(scores[groups == g]) for g in np.unique(groups)}
+        return self
+
+    @property
+    def grouped(self) -> bool:
+        """Whether p-values are computed per group (:meth:`group_p_values`)."""
+        return bool(self.groups_)
+
+    def group_p_values(self, scores: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """p-values ``(n,)`` of ``scores`` ``(n,)``, each against the held-out scores of its group ``(n,)``;
+        a group with no held-out score falls back to the pooled calibration."""
+        scores, groups = np.asarray(scores, dtype=np.float64), np.asarray(groups).astype(np.int64)
+        p_values = self.p_values(scores)
+        for group, calibrator in self.groups_.items():
+            members = groups == group
+            p_values[members] = calibrator.p_values(scores[members])
+        return p_values
 
     def fit_stream(self, stream_scores: np.ndarray) -> ConformalCalibrator:
         """Calibrate stream p-values on stream-mode scores ``(n,)`` of held-out normal data."""
@@ -87,12 +117,17 @@ class ConformalCalibrator:
         state = {"calibration_scores": self.scores_}
         if self.stream_ is not None:
             state["stream_calibration_scores"] = self.stream_.scores_
+        for group, calibrator in self.groups_.items():
+            state[f"{_GROUP_PREFIX}{group}"] = calibrator.scores_
         return state
 
     @classmethod
     def from_state_dict(cls, state: dict[str, np.ndarray]) -> ConformalCalibrator:
         """Inverse of :meth:`state_dict`."""
-        return cls(state["calibration_scores"], state.get("stream_calibration_scores"))
+        groups = {int(key.removeprefix(_GROUP_PREFIX)): values for key, values in state.items()
+                  if key.startswith(_GROUP_PREFIX)}
+        return cls(state["calibration_scores"], state.get("stream_calibration_scores"), groups)
+
 
 
 def _step_up_threshold(p_values: np.ndarray, alpha: float, harmonic: bool) -> float:

@@ -6,7 +6,8 @@ methods — ``_fit``, ``_score``, ``state_dict``, ``load_state_dict``, ``input_s
 ``validate_input``; the base class gives ``fit``, ``score``, ``score_many``, ``explain``,
 ``metadata``, ``save`` and ``load`` (weights as safetensors, metadata as JSON), like
 PyOD's ``BaseDetector``.
-Calibration and decisions live in :mod:`services.core.calibration`, never here.
+Calibration and decisions live in :mod:`services.core.calibration`, never here (a detector may only
+name Mondrian groups of its held-out units, :meth:`Detector.calibration_groups`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from services.core.calibration import ConformalCalibrator
 
 __all__ = [
     "BatchT", "Detector", "DetectorConfig", "InputSpec", "ModelMetadata", "NotFittedError", "StreamState",
@@ -185,6 +189,13 @@ class Detector(ABC, Generic[BatchT]):
     def stream_calibration_scores(self, normal: BatchT) -> np.ndarray | None:
         """Scores of held-out normal data as a stream sees them (calibrates stream p-values apart from
         batch ones); ``None``, the default, when a detector's stream and batch scores are alike."""
+        return None
+
+    def calibration_groups(self, calibration: BatchT, scores: np.ndarray, pooled: ConformalCalibrator
+                           ) -> np.ndarray | None:
+        """Mondrian groups ``(n,)`` int of the held-out normal units whose ``scores`` ``(n,)`` calibrate
+        (``pooled`` is the calibration over all of them); ``None``, the default, for one pooled calibration.
+        A detector that returns groups computes them at scoring time by the same observable rule."""
         return None
 
     def tensor_graph(self) -> TensorGraph | None:

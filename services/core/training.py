@@ -50,6 +50,9 @@ def fit_and_store(
     detector.fit(train)
     held_out = detector.score(calibration)
     calibrator = ConformalCalibrator().fit(held_out)
+    groups = detector.calibration_groups(calibration, held_out, calibrator)
+    if groups is not None:
+        calibrator.fit_groups(held_out, groups)
     stream = detector.stream_calibration_scores(calibration)
     if stream is not None:
         calibrator.fit_stream(stream)

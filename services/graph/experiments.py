@@ -5,7 +5,7 @@ serves as history only); the labelled training snapshots but the last are fitted
 snapshot is held out whole and its labelled normal nodes calibrate the p-values; the test snapshots
 come later. Metrics: AUROC / AUPRC overall and on the unseen anomaly type alone, and the empirical
 false-positive rate and recall of the conformal decision at ``alpha`` on the test snapshots, with the plain
-split-conformal p-value and with a neighbour-aware Mondrian one (``neighbour_groups``).
+split-conformal p-value and with a neighbour-aware Mondrian one (``services.graph.neighbour_groups``).
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import numpy as np
 
 from services.graph.batch import GraphBatch, select_snapshots, union, with_history
 from services.graph.data import DynamicGraph
+from services.graph.neighbour_groups import neighbour_groups
 
 __all__ = ["FPR_ALPHA", "TEMPORAL", "VARIANTS", "Split", "calibration_split", "conformal_rates", "detection_metrics",
-           "evaluate_scores", "neighbour_groups", "run_scorer", "run_unsupervised", "run_variant", "split",
+           "evaluate_scores", "run_scorer", "run_unsupervised", "run_variant", "split",
            "training_data"]
 
 FPR_ALPHA = 0.05
@@ -114,40 +115,8 @@ def _test_arrays(tests: list[GraphBatch], score: Callable[[GraphBatch], np.ndarr
     return np.concatenate(types), np.concatenate(scores)
 
 
-def neighbour_groups(batch: GraphBatch, scores: np.ndarray, calibration_scores: np.ndarray, alpha: float
-                     ) -> np.ndarray:
-    """Mondrian group ``(N,)`` bool of every node: does some neighbour get a plain p-value ≤ ``alpha``?
-
-    ``scores`` ``(N,)`` are every node's scores in ``batch`` (current edges). A normal node next to an anomaly
-    has the anomaly in its ego-graph and scores higher; test snapshots can hold more anomalies than the
-    calibration one, so the plain p-value over-flags them. The group is computed from observable scores
-    only, by the same rule on calibration and test snapshots, so within a group the split-conformal
-    argument applies unchanged (Mondrian conformal prediction, Vovk et al. 2005, ch. 4.5).
-    """
-    from services.core.calibration import ConformalCalibrator
-
-    if scores.shape != (batch.num_nodes,):
-        raise ValueError(f"neighbour groups need every node's score ({batch.num_nodes},), got {scores.shape}")
-    flagged = ConformalCalibrator().fit(calibration_scores).p_values(scores) <= alpha
-    src, dst = batch.edge_index
-    near = np.zeros(batch.num_nodes, dtype=bool)
-    near[src[flagged[dst]]] = True
-    near[dst[flagged[src]]] = True
-    return near
-
-
-def conformal_rates(calibration: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray],
-                    types: np.ndarray, alpha: float) -> tuple[float, float]:
-    """(false-positive rate, recall) at ``alpha`` of Mondrian p-values: each test score ``(m,)`` is ranked
-    among the calibration scores of its own group. ``calibration`` / ``test``: (scores, groups) pairs."""
-    from services.core.calibration import ConformalCalibrator
-
-    (cal_scores, cal_groups), (scores, groups) = calibration, test
-    p_values = np.ones(scores.shape)
-    for group in np.unique(groups):
-        reference = cal_scores[cal_groups == group]
-        if reference.size:  # a group without calibration scores keeps p = 1 (never flagged)
-            p_values[groups == group] = ConformalCalibrator().fit(reference).p_values(scores[groups == group])
+def conformal_rates(p_values: np.ndarray, types: np.ndarray, alpha: float) -> tuple[float, float]:
+    """(false-positive rate, recall) of ``p_values`` ``(m,)`` ≤ ``alpha`` on normal / anomalous ``types`` ``(m,)``."""
     flagged = p_values <= alpha
     return float(flagged[types == 0].mean()), float(flagged[types > 0].mean())
 
@@ -157,18 +126,20 @@ def run_scorer(data: DynamicGraph, parts: Split, score: Callable[[GraphBatch], n
     """Metrics of a fitted ``score`` on the test snapshots; the conformal FPR and recall at ``FPR_ALPHA``
     calibrated on the held-out snapshot's normal nodes, plain and neighbour-aware (Mondrian); AUROC / AUPRC
     on the held-out snapshot (validation, for model choices)."""
+    from services.core.calibration import ConformalCalibrator
+
     held = parts.validation.y.astype(np.int64)
     held_scores = score(replace(parts.validation, y=None))  # every node; its normal nodes are the calibration set
-    calibration = held_scores[held == 0]
+    pooled = ConformalCalibrator().fit(held_scores[held == 0])
+    held_groups = neighbour_groups(parts.validation.edge_index, held_scores, pooled, FPR_ALPHA)[held == 0]
+    grouped = ConformalCalibrator().fit(held_scores[held == 0]).fit_groups(held_scores[held == 0], held_groups)
     snapshot_scores = [score(replace(snapshot, y=None)) for snapshot in parts.tests]
     types = np.concatenate([snapshot.y.astype(np.int64) for snapshot in parts.tests])
     scores = np.concatenate(snapshot_scores)
-    groups = np.concatenate([neighbour_groups(snapshot, s, calibration, FPR_ALPHA)
+    groups = np.concatenate([neighbour_groups(snapshot.edge_index, s, pooled, FPR_ALPHA)
                              for snapshot, s in zip(parts.tests, snapshot_scores, strict=True)])
-    held_groups = neighbour_groups(parts.validation, held_scores, calibration, FPR_ALPHA)[held == 0]
-    plain = conformal_rates((calibration, np.zeros(calibration.size)), (scores, np.zeros(scores.size)), types,
-                            FPR_ALPHA)
-    mondrian = conformal_rates((calibration, held_groups), (scores, groups), types, FPR_ALPHA)
+    plain = conformal_rates(pooled.p_values(scores), types, FPR_ALPHA)
+    mondrian = conformal_rates(grouped.group_p_values(scores, groups), types, FPR_ALPHA)
     val_auroc, val_auprc = detection_metrics(held > 0, held_scores)
     return {**evaluate_scores(types, scores, data.unseen_types), "fpr": plain[0], "recall": plain[1],
             "fpr_mondrian": mondrian[0], "recall_mondrian": mondrian[1], "val_auroc": val_auroc,

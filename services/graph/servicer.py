@@ -14,9 +14,11 @@ from services.core.codecs import from_numpy
 from services.core.errors import InvalidInputError
 from services.core.models import LoadedModel
 from services.core.servicing import DomainServicer
+from services.graph.batch import GraphBatch
 from services.graph.codec import decode_graph, decode_labels, evidence_proto
 from services.graph.config import GraphSettings
 from services.graph.experiments import calibration_split
+from services.graph.neighbour_groups import neighbour_groups
 
 __all__ = ["GraphServicer"]
 
@@ -47,7 +49,12 @@ class GraphServicer(DomainServicer, pb_grpc.GraphServiceServicer):
         batch = decode_graph(request.graph, self.settings, _n_features(model), self._explain_k(request),
                              model.metadata.config.get("time_window"))
         scores, evidence = await model.backend.score_and_explain(batch)
-        decided = self.decide(model, scores, request.policy)
+        alpha = float(model.metadata.config.get("neighbour_group_alpha") or 0.0)
+        if model.calibrator.grouped and alpha > 0:
+            groups = await self._neighbour_groups(model, batch, scores, alpha)
+            decided = self.decide_p_values(model.calibrator.group_p_values(scores, groups), request.policy)
+        else:
+            decided = self.decide(model, scores, request.policy)
         nodes = batch.target_nodes
         by_node = dict(zip(nodes.tolist(), scores.tolist(), strict=True))
         response = pb.DetectResponse(
@@ -56,6 +63,22 @@ class GraphServicer(DomainServicer, pb_grpc.GraphServiceServicer):
         )
         response.model.detector, response.model.version = model.stored.detector, model.stored.version
         return response
+
+    @staticmethod
+    async def _neighbour_groups(model: LoadedModel, batch: GraphBatch, scores: np.ndarray, alpha: float
+                                ) -> np.ndarray:
+        """Mondrian groups ``(K,)`` of the targets; neighbours that are not targets are scored in one more pass."""
+        targets = batch.target_nodes
+        is_target = np.zeros(batch.num_nodes, dtype=bool)
+        is_target[targets] = True
+        src, dst = batch.edge_index
+        neighbours = np.union1d(dst[is_target[src]], src[is_target[dst]])
+        missing = neighbours[~is_target[neighbours]]
+        everyone = np.full(batch.num_nodes, np.nan)
+        everyone[targets] = scores
+        if missing.size:
+            everyone[missing] = await model.backend.score(replace(batch, targets=missing, explain_top_k=0))
+        return neighbour_groups(batch.edge_index, everyone, model.calibrator, alpha)[targets]
 
     def fit_data(self, request: pb.FitRequest, overrides: dict[str, Any], fraction: float) -> tuple[Any, Any]:
         window = overrides.get("time_window")  # the detector's config check names a bad value

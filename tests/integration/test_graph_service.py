@@ -66,7 +66,7 @@ def stack(loop_thread: LoopThread, tmp_path_factory: pytest.TempPathFactory,
             grpc.insecure_channel(f"127.0.0.1:{service.port}") as direct:
         yield SimpleNamespace(gateway=gateway_pb2_grpc.GatewayServiceStub(gw), service=pb_grpc.GraphServiceStub(direct),
                               http=f"http://127.0.0.1:{gateway.http_port}",
-                              gateway_address=f"127.0.0.1:{gateway.grpc_port}")
+                              gateway_address=f"127.0.0.1:{gateway.grpc_port}", store=root)
     loop_thread.run(gateway.stop())
     loop_thread.run(service.stop())
 
@@ -98,6 +98,33 @@ def test_whole_graph_flags_anomalies(stack: SimpleNamespace, snapshots: SimpleNa
     assert scores.shape == (300,) and not reply.evidence
     ranked = np.argsort(-scores)[:20]
     assert (test.y[ranked] > 0).mean() > 0.3, "the top-scored nodes are mostly injected anomalies"
+
+
+def test_p_values_are_neighbour_aware_whichever_targets_are_asked(
+    stack: SimpleNamespace, snapshots: SimpleNamespace
+) -> None:
+    from safetensors.numpy import load_file
+
+    from services.core.calibration import ConformalCalibrator
+    from services.core.store import CALIBRATION_FILE, ModelStore
+    from services.graph.neighbour_groups import NEAR_FLAGGED, neighbour_groups
+
+    test = snapshots.test
+    whole = stack.service.Detect(pb.DetectRequest(graph=message(test.x, test.edge_index), omit_evidence=True),
+                                 timeout=60)
+    scores, p_values = to_numpy(whole.scores), to_numpy(whole.decisions.p_values)
+    stored = ModelStore(stack.store).resolve("graph", "ego_diffusion", "")
+    calibrator = ConformalCalibrator.from_state_dict(load_file(str(stored.path / CALIBRATION_FILE)))
+    assert calibrator.grouped, "the stored version carries one calibration per neighbour group"
+    groups = neighbour_groups(test.edge_index, scores, calibrator, 0.05)
+    np.testing.assert_allclose(p_values, calibrator.group_p_values(scores, groups))
+    near = np.flatnonzero(groups == NEAR_FLAGGED)
+    assert near.size and not np.allclose(p_values[near], calibrator.p_values(scores[near]))  # not the pooled ones
+    # asking for a few targets scores their other neighbours too, so each target keeps its group and p-value
+    targets = np.concatenate([near[:3], np.flatnonzero(groups != NEAR_FLAGGED)[:3]])
+    some = stack.service.Detect(pb.DetectRequest(graph=message(test.x, test.edge_index, target_nodes=targets),
+                                                 omit_evidence=True), timeout=60)
+    np.testing.assert_allclose(to_numpy(some.decisions.p_values), p_values[targets])
 
 
 def test_rest_json_and_edge_list_upload(stack: SimpleNamespace, snapshots: SimpleNamespace) -> None:

@@ -55,6 +55,10 @@ class EgoDiffusionConfig(DetectorConfig):
         False, description="Add temporal channels (time-decayed edge persistence, degree change against the "
                            "history window) to the node inputs; needs time_window and timed history edges."
     )
+    neighbour_group_alpha: float = Field(
+        0.05, ge=0, lt=1, description="Mondrian p-values: a node whose neighbour has a pooled p-value at or under "
+                                      "this level is calibrated among such normals only (0 = one pooled calibration)."
+    )
     max_nodes: int = Field(2_000_000, ge=1, description="Largest graph accepted (nodes).")
     max_edges: int = Field(20_000_000, ge=1, description="Largest graph accepted (edges as sent).")
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -16,7 +17,11 @@ from services.graph.detectors.ego_diffusion.explain import NodeEvidence, occlusi
 from services.graph.detectors.ego_diffusion.features import node_inputs
 from services.graph.detectors.ego_diffusion.gnn import EgoGNN
 from services.graph.detectors.ego_diffusion.temporal import temporal_channels
+from services.graph.neighbour_groups import neighbour_groups
 from services.graph.validation import validate_graph
+
+if TYPE_CHECKING:
+    from services.core.calibration import ConformalCalibrator
 
 __all__ = ["EgoDiffusionDetector"]
 
@@ -117,6 +122,16 @@ class EgoDiffusionDetector(Detector[GraphBatch]):
     def _score(self, batch: GraphBatch) -> np.ndarray:
         logits, _, _ = self._logits(batch)
         return logits[torch.from_numpy(batch.target_nodes)].numpy().astype(np.float32)
+
+    def calibration_groups(self, calibration: GraphBatch, scores: np.ndarray, pooled: ConformalCalibrator
+                           ) -> np.ndarray | None:
+        """Neighbour-aware Mondrian groups ``(K,)`` of the calibration targets (``services.graph.neighbour_groups``):
+        every node of the calibration graph is scored so that each target's neighbours are known."""
+        alpha = self.config.neighbour_group_alpha
+        if alpha <= 0:
+            return None
+        everyone = self.score(replace(calibration, targets=None, explain_top_k=0))
+        return neighbour_groups(calibration.edge_index, everyone, pooled, alpha)[calibration.target_nodes]
 
     def score_and_explain(self, batch: GraphBatch) -> tuple[np.ndarray, NodeEvidence]:
         """Target scores ``(K,)`` and occlusion evidence for the ``explain_top_k`` highest-scored targets."""
