@@ -206,30 +206,46 @@ def _prepare_ray(address: str, args: argparse.Namespace, services: int, deadline
                           args.replicas, args.cpus_per_replica, args.gpus_per_replica)
 
 
-def _metrics_port(host: str, port: int, name: str) -> int:
-    """``port + 1000`` (the documented convention) when it is free, else a free port, said aloud.
-
-    A taken metrics port would crash the service at every restart (e.g. 52365, where Ray's agents listen).
-    """
+def _metrics_port(host: str, port: int, name: str, reserved: frozenset[int] = frozenset()) -> int:
+    """``port + 1000`` (the documented convention) when it is free and not ``reserved`` (another component's
+    port), else a free port, said aloud. A taken metrics port would crash the service at every restart
+    (e.g. 52365, where Ray's agents listen)."""
     wanted = port + 1000
-    with socket.socket() as sock:
-        try:
-            sock.bind((host, wanted))
-            return wanted
-        except OSError:
-            pass
+    if wanted not in reserved:
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, wanted))
+                return wanted
+            except OSError:
+                pass
     chosen = free_port(host)
+    while chosen in reserved:
+        chosen = free_port(host)
     console.print(f"[yellow]{name}: metrics port {wanted} is taken; using {chosen}[/]")
     return chosen
+
+
+def _component_ports(args: argparse.Namespace, names: list[str]) -> dict[str, int]:
+    """The gateway's and every service's port; two components given one port is an error that names them."""
+    ports = {"gateway gRPC": args.grpc_port, "gateway HTTP": args.http_port,
+             **{name: getattr(args, f"{name}_port") for name in names}}
+    owners: dict[int, str] = {}
+    for name, port in ports.items():
+        if port in owners:
+            raise SystemExit(f"{owners[port]} and {name} are both given port {port}; give each its own")
+        owners[port] = name
+    return ports
 
 
 def service_components(args: argparse.Namespace, specs: list[ServiceSpec], backend: dict) -> list[Component]:
     """One ``python -m services.core.app <service>`` process per service."""
     parts = []
+    reserved = frozenset(_component_ports(args, [spec.name for spec in specs]).values())
     for spec in specs:
         port = getattr(args, f"{spec.name}_port")
         prefix = spec.env_prefix
-        metrics_port = _metrics_port(args.host, port, spec.name)
+        metrics_port = _metrics_port(args.host, port, spec.name, reserved)
+        reserved |= {metrics_port}
         env = {f"{prefix}ADDRESS": f"{args.host}:{port}", f"{prefix}BACKEND": json.dumps(backend),
                f"{prefix}METRICS_PORT": str(metrics_port), "POLYAD_MODEL_POLL_S": "2"}
         if args.store:
@@ -362,6 +378,7 @@ def run_up(args: argparse.Namespace) -> int:
     """Start everything, print the addresses, supervise until SIGINT/SIGTERM."""
     specs = service_specs()
     names = args.services if args.services is not None else installed_services()
+    _component_ports(args, names)  # before anything starts
     supervisor = Supervisor()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, supervisor.on_signal)

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -31,6 +30,7 @@ import pytest
 from polyad.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from services.core.codecs import from_numpy, to_numpy
 from services.core.spec import service_specs
+from tests.support.ports import free_ports
 
 # 900 s: the first test also trains the tiny defaults and starts nine services (266 s on a quiet machine)
 pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -38,12 +38,6 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.timeout(900)]
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = tuple(name for name in service_specs())  # every registered service
 READY_S = 600.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _compile_toy_proto(out: Path) -> None:
@@ -83,8 +77,8 @@ def toy_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def suite(toy_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     store = tmp_path_factory.mktemp("suite-store")
     _train_tiny_defaults(store)
-    ports = {name: _free_port() for name in (*SERVICES, "toy")}
-    grpc_port, http_port = _free_port(), _free_port()
+    *service_ports, grpc_port, http_port = free_ports(len(SERVICES) + 3)
+    ports = dict(zip((*SERVICES, "toy"), service_ports, strict=True))
     command = [sys.executable, "-m", "polyad.cli", "up", "--backend", "ray", "--store", str(store),
                "--services", ",".join([*SERVICES, "toy"]), "--grpc-port", str(grpc_port),
                "--http-port", str(http_port), *[arg for n, p in ports.items() for arg in (f"--{n}-port", str(p))]]

@@ -16,7 +16,6 @@ import os
 import shlex
 import shutil
 import site
-import socket
 import subprocess
 import sys
 import time
@@ -32,15 +31,10 @@ from polyad.tensorstream.v1 import tensorstream_pb2_grpc as pb_grpc
 from services.core.codecs import to_numpy
 from services.tensorstream.codec import encode_jsonl
 from tests.contract.tensorstream_case import SMALL_CONFIGS
+from tests.support.ports import free_ports
 from tests.unit.deploy.conftest import FULLNAME, container, env_of, render
 
 SERVICE = "tensorstream"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _can_sandbox() -> str:
@@ -131,10 +125,10 @@ def sandboxed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamesp
         os.chown(path, uid, gid)
     Path(mount_path).mkdir(exist_ok=True)  # the mount point (an image has it; this machine may not)
 
-    port = _free_port()
+    port, metrics_port = free_ports(2)
     env = {key: value for key, value in env_of(ctr).items() if isinstance(value, str)}
     prefix = f"POLYAD_{SERVICE.upper()}_"
-    env.update({f"{prefix}ADDRESS": f"127.0.0.1:{port}", f"{prefix}METRICS_PORT": str(_free_port()),
+    env.update({f"{prefix}ADDRESS": f"127.0.0.1:{port}", f"{prefix}METRICS_PORT": str(metrics_port),
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1"})
     repo = Path(__file__).resolve().parents[2]
     packages = [_inside_sandbox(Path(path), repo) for path in site.getsitepackages()]  # the venv's packages

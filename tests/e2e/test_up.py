@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,18 +15,13 @@ import numpy as np
 from polyad.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from polyad.timeseries.v1 import timeseries_pb2 as pb
 from services.core.codecs import from_numpy, to_numpy
+from tests.support.ports import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_up_trains_once_serves_and_stops(tmp_path: Path) -> None:
-    grpc_port, http_port, ts_port = _free_port(), _free_port(), _free_port()
+    grpc_port, http_port, ts_port = free_ports(3)
     command = [sys.executable, "-m", "polyad.cli", "up", "--backend", "inline", "--store", str(tmp_path),
                "--services", "timeseries", "--grpc-port", str(grpc_port), "--http-port", str(http_port),
                "--timeseries-port", str(ts_port)]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import socket
 import sys
 
 import pytest
 
-from polyad.commands.up import Component, Supervisor, _metrics_port, plan_resources
+from polyad.commands.up import Component, Supervisor, _component_ports, _metrics_port, plan_resources
+from tests.support.ports import free_ports
 
 
 def test_replicas_share_the_cpus_ray_reports() -> None:
@@ -34,6 +36,18 @@ def test_metrics_port_is_grpc_port_plus_1000_unless_taken() -> None:
         with socket.socket() as check:
             check.bind(("127.0.0.1", chosen))  # the replacement is free
     assert _metrics_port("127.0.0.1", busy - 1000, "probe") == busy  # released: the convention again
+
+
+def test_metrics_port_avoids_the_other_components_ports() -> None:
+    [port] = free_ports(1)
+    assert _metrics_port("127.0.0.1", port, "probe", frozenset({port + 1000})) != port + 1000
+
+
+def test_two_components_on_one_port_are_refused_by_name() -> None:
+    args = argparse.Namespace(grpc_port=5000, http_port=5001, graph_port=5002, medical_port=5002)
+    with pytest.raises(SystemExit, match="graph and medical are both given port 5002"):
+        _component_ports(args, ["graph", "medical"])
+    assert _component_ports(args, ["graph"]) == {"gateway gRPC": 5000, "gateway HTTP": 5001, "graph": 5002}
 
 
 def _child(code: str) -> Component:
