@@ -237,10 +237,11 @@ def _component_ports(args: argparse.Namespace, names: list[str]) -> dict[str, in
     return ports
 
 
-def service_components(args: argparse.Namespace, specs: list[ServiceSpec], backend: dict) -> list[Component]:
-    """One ``python -m services.core.app <service>`` process per service."""
+def service_components(args: argparse.Namespace, specs: list[ServiceSpec], backend: dict,
+                       reserved: frozenset[int]) -> list[Component]:
+    """One ``python -m services.core.app <service>`` process per service; metrics ports avoid ``reserved``
+    (the ports of every component, :func:`_component_ports`)."""
     parts = []
-    reserved = frozenset(_component_ports(args, [spec.name for spec in specs]).values())
     for spec in specs:
         port = getattr(args, f"{spec.name}_port")
         prefix = spec.env_prefix
@@ -378,7 +379,7 @@ def run_up(args: argparse.Namespace) -> int:
     """Start everything, print the addresses, supervise until SIGINT/SIGTERM."""
     specs = service_specs()
     names = args.services if args.services is not None else installed_services()
-    _component_ports(args, names)  # before anything starts
+    reserved = frozenset(_component_ports(args, names).values())  # checked before anything starts
     supervisor = Supervisor()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, supervisor.on_signal)
@@ -396,7 +397,8 @@ def run_up(args: argparse.Namespace) -> int:
             plan = _prepare_ray(address, args, len(names), time.monotonic() + 60)
             console.print(f"[green]Ray[/] head at {address} (temp dir {temp_dir}); {plan.describe()}")
             backend.update(ray_address=address, num_cpus=plan.cpus_per_replica, num_gpus=plan.gpus_per_replica)
-        services = [supervisor.launch(part) for part in service_components(args, [specs[n] for n in names], backend)]
+        services = [supervisor.launch(part) for part in service_components(args, [specs[n] for n in names], backend,
+                                                                           reserved)]
         gateway = supervisor.launch(gateway_component(args, services))
         missing = missing_defaults(args.store, names)
         trainer = supervisor.launch(trainer_component(args, missing)) if missing else None

@@ -129,7 +129,6 @@ class ConformalCalibrator:
         return cls(state["calibration_scores"], state.get("stream_calibration_scores"), groups)
 
 
-
 def _step_up_threshold(p_values: np.ndarray, alpha: float, harmonic: bool) -> float:
     """Largest p-value ``p_(k)`` with ``p_(k) <= k * alpha / (m * c(m))``; 0 when none qualifies."""
     m = p_values.size

@@ -107,12 +107,11 @@ def evaluate_scores(types: np.ndarray, scores: np.ndarray, unseen: tuple[int, ..
             "anomaly_rate": float((types > 0).mean())}
 
 
-def _test_arrays(tests: list[GraphBatch], score: Callable[[GraphBatch], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    types, scores = [], []
-    for snapshot in tests:
-        types.append(snapshot.y.astype(np.int64))
-        scores.append(score(replace(snapshot, y=None)))
-    return np.concatenate(types), np.concatenate(scores)
+def _test_arrays(tests: list[GraphBatch], score: Callable[[GraphBatch], np.ndarray]
+                 ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Types of every test node, concatenated ``(M,)``, and each snapshot's scores (label-free scoring)."""
+    types = np.concatenate([snapshot.y.astype(np.int64) for snapshot in tests])
+    return types, [score(replace(snapshot, y=None)) for snapshot in tests]
 
 
 def conformal_rates(p_values: np.ndarray, types: np.ndarray, alpha: float) -> tuple[float, float]:
@@ -130,16 +129,16 @@ def run_scorer(data: DynamicGraph, parts: Split, score: Callable[[GraphBatch], n
 
     held = parts.validation.y.astype(np.int64)
     held_scores = score(replace(parts.validation, y=None))  # every node; its normal nodes are the calibration set
-    pooled = ConformalCalibrator().fit(held_scores[held == 0])
-    held_groups = neighbour_groups(parts.validation.edge_index, held_scores, pooled, FPR_ALPHA)[held == 0]
-    grouped = ConformalCalibrator().fit(held_scores[held == 0]).fit_groups(held_scores[held == 0], held_groups)
-    snapshot_scores = [score(replace(snapshot, y=None)) for snapshot in parts.tests]
-    types = np.concatenate([snapshot.y.astype(np.int64) for snapshot in parts.tests])
+    calibration = held_scores[held == 0]
+    calibrator = ConformalCalibrator().fit(calibration)  # pooled p-values; the groups are fitted beside them
+    held_groups = neighbour_groups(parts.validation.edge_index, held_scores, calibrator, FPR_ALPHA)[held == 0]
+    calibrator.fit_groups(calibration, held_groups)
+    types, snapshot_scores = _test_arrays(parts.tests, score)
     scores = np.concatenate(snapshot_scores)
-    groups = np.concatenate([neighbour_groups(snapshot.edge_index, s, pooled, FPR_ALPHA)
+    groups = np.concatenate([neighbour_groups(snapshot.edge_index, s, calibrator, FPR_ALPHA)
                              for snapshot, s in zip(parts.tests, snapshot_scores, strict=True)])
-    plain = conformal_rates(pooled.p_values(scores), types, FPR_ALPHA)
-    mondrian = conformal_rates(grouped.group_p_values(scores, groups), types, FPR_ALPHA)
+    plain = conformal_rates(calibrator.p_values(scores), types, FPR_ALPHA)
+    mondrian = conformal_rates(calibrator.group_p_values(scores, groups), types, FPR_ALPHA)
     val_auroc, val_auprc = detection_metrics(held > 0, held_scores)
     return {**evaluate_scores(types, scores, data.unseen_types), "fpr": plain[0], "recall": plain[1],
             "fpr_mondrian": mondrian[0], "recall_mondrian": mondrian[1], "val_auroc": val_auroc,
@@ -161,4 +160,4 @@ def run_unsupervised(data: DynamicGraph, score: Callable[[GraphBatch], np.ndarra
     """Metrics of a detector that is fitted on each test snapshot itself (``score`` does both; no FPR)."""
     started = time.perf_counter()
     types, scores = _test_arrays(split(data).tests, score)
-    return {**evaluate_scores(types, scores, data.unseen_types), "fit_s": time.perf_counter() - started}
+    return {**evaluate_scores(types, np.concatenate(scores), data.unseen_types), "fit_s": time.perf_counter() - started}

@@ -17,6 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.conftest import TINY_COMET
 from tests.support.loop import LoopThread
+from tests.support.ports import free_ports
 from tests.support.services import start_timeseries
 
 SERVICE = "polyad.timeseries.v1.TimeSeriesService"
@@ -51,13 +52,11 @@ def test_serving_starts_when_a_model_lands_in_the_store(
 
 
 def test_a_taken_metrics_port_ends_the_service_at_once_with_a_message(tmp_path: Path) -> None:
-    with socket.socket() as taken, socket.socket() as free:
+    with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         taken_port = taken.getsockname()[1]
-        free.bind(("127.0.0.1", 0))
-        grpc_port = free.getsockname()[1]
-        free.close()
+        [grpc_port] = free_ports(1)  # drawn while the taken port is held: never the same one
         env = {**os.environ, "POLYAD_TIMESERIES_ADDRESS": f"127.0.0.1:{grpc_port}",
                "POLYAD_TIMESERIES_METRICS_PORT": str(taken_port),
                "POLYAD_TIMESERIES_STORE_ROOT": str(tmp_path)}
