@@ -43,5 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _main_quietly() -> int:
+    """``main``, but Ctrl-C (which reaches this child with ``polyad up``) ends it with one line, no traceback."""
+    try:
+        return main()
+    except KeyboardInterrupt:
+        console.print("default-model training interrupted; nothing half-written is kept (stores are atomic), "
+                      "and the next `polyad up` trains what is still missing")
+        return 130
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(_main_quietly())

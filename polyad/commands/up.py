@@ -248,7 +248,10 @@ def service_components(args: argparse.Namespace, specs: list[ServiceSpec], backe
         metrics_port = _metrics_port(args.host, port, spec.name, reserved)
         reserved |= {metrics_port}
         env = {f"{prefix}ADDRESS": f"{args.host}:{port}", f"{prefix}BACKEND": json.dumps(backend),
-               f"{prefix}METRICS_PORT": str(metrics_port), "POLYAD_MODEL_POLL_S": "2"}
+               f"{prefix}METRICS_PORT": str(metrics_port), "POLYAD_MODEL_POLL_S": "2",
+               # the SIGTERM a stop sends is expected: without this, Ray's C++ crash handler in each service
+               # (a Ray driver) prints a stack dump for it before the service's own graceful stop runs
+               "RAY_DISABLE_FAILURE_SIGNAL_HANDLER": "1"}
         if args.store:
             env[f"{prefix}STORE_ROOT"] = args.store
         parts.append(Component(spec.name, [sys.executable, "-m", "services.core.app", spec.name], env,
