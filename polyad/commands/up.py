@@ -176,7 +176,9 @@ def _ray_head(args: argparse.Namespace, temp_dir: str, port: int) -> Component:
                f"--node-ip-address={args.host}", "--include-dashboard=false", f"--temp-dir={temp_dir}",
                "--disable-usage-stats", f"--dashboard-agent-listen-port={free_port(args.host)}"]
     # Its own process group: Ctrl-C reaches the supervisor, which stops Ray last and removes every Ray process.
-    return Component("ray", command, own_group=True)
+    # No drain on SIGTERM (Ray waits up to 30 s by default): it is stopped only after every service has
+    # exited and deleted its Serve app, so nothing is left to drain.
+    return Component("ray", command, {"RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"}, own_group=True)
 
 
 def _prepare_ray(address: str, args: argparse.Namespace, services: int, deadline: float) -> ResourcePlan:
@@ -327,13 +329,18 @@ class Supervisor:
         return self.stop.wait(seconds)
 
     def shutdown(self) -> None:
-        """SIGTERM every child (services and gateway first, Ray last), wait, kill stragglers."""
-        deadline = time.monotonic() + STOP_GRACE_S
-        ordered = [p for p in reversed(self.parts) if p.name != "ray"] + [p for p in self.parts if p.name == "ray"]
-        for part in ordered:
-            part.signal_stop()
-        for part in ordered:
-            part.wait_or_kill(deadline)
+        """SIGTERM services, gateway and trainer, wait for them (killing stragglers), then do the same to Ray.
+
+        Ray goes last and only once the services are gone: a service's graceful stop still talks to Ray
+        (it deletes its Serve app), and Ray stopped under it fills the log with failed calls.
+        """
+        ray = [p for p in self.parts if p.name == "ray"]
+        for phase in ([p for p in reversed(self.parts) if p.name != "ray"], ray):
+            deadline = time.monotonic() + STOP_GRACE_S
+            for part in phase:
+                part.signal_stop()
+            for part in phase:
+                part.wait_or_kill(deadline)
 
 
 def _wait_ready(supervisor: Supervisor, parts: list[Component], trainer: Component | None, timeout: float) -> bool:

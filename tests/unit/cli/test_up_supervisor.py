@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -83,6 +85,28 @@ def test_the_supervisor_wakes_at_once_on_a_stop_signal() -> None:
     supervisor.on_signal(2, None)
     assert supervisor.wait(30.0) is True  # no sleep: the event is already set
 
+
+
+SLOW_STOPPER = """
+import pathlib, signal, sys, time
+def on_term(*_):
+    time.sleep(float(sys.argv[2]))  # a graceful stop that takes a while (a service deleting its Serve app)
+    pathlib.Path(sys.argv[1]).write_text(repr(time.time()))
+    raise SystemExit(0)
+signal.signal(signal.SIGTERM, on_term)
+time.sleep(60)
+"""
+
+
+def test_ray_is_stopped_only_after_the_services_have_exited(tmp_path: Path) -> None:
+    supervisor = Supervisor()
+    ray = supervisor.launch(Component("ray", [sys.executable, "-c", SLOW_STOPPER, str(tmp_path / "ray"), "0"],
+                                      own_group=True))
+    supervisor.launch(Component("vision", [sys.executable, "-c", SLOW_STOPPER, str(tmp_path / "vision"), "1"]))
+    time.sleep(1.0)  # let both install their handlers
+    supervisor.shutdown()
+    assert float((tmp_path / "vision").read_text()) < float((tmp_path / "ray").read_text())
+    assert ray.process is not None and ray.process.returncode == 0
 
 WEDGING_SERVER = """
 import asyncio, signal, sys, time
