@@ -1,0 +1,102 @@
+"""Compare model-level settings of one vision detector on validation crops only (never a test row).
+
+``bench/vision_select.py`` chooses the map post-processing from one fit; settings that change what is learned
+(backbone taps, neighbourhood, training length, ...) need one fit each, which this script runs. Every variant
+fits on crops of the left half of a texture's training rows and is judged on crops of the right half
+(``inspection_set(validation=True)``, the built-in defect kinds drawn with the validation seed). It prints the
+image AUROC, pixel AUROC and AUPRO per variant, and the image AUROC of each defect kind against the normal
+crops, so a weakness can be studied on validation data and a remedy chosen there before any test run.
+
+Run: ``python bench/vision_variants.py --detector patch_flow --categories grass --seeds 0
+--variant default '{}' --variant taps012 '{"layers": [0, 1, 2]}' [--save part.json | --load part*.json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+from pathlib import Path
+
+import _common  # noqa: F401  (puts the repo on sys.path)
+import numpy as np
+import torch
+from _common import print_table
+
+
+def validation_row(detector_name: str, overrides: dict, category: str, seed: int, n_train: int,
+                   n_test: int) -> dict:
+    """Fit one variant on a texture's validation split; overall and per-defect-kind metrics."""
+    from services.core import registry
+    from services.vision import metrics
+    from services.vision.data import inspection_set
+    from services.vision.experiments import evaluate_detector
+
+    dataset = inspection_set(category, n_train=n_train, n_test=n_test, seed=seed, validation=True)
+    detector = registry.detector_class("vision", detector_name)({"seed": seed, **overrides})
+    row = evaluate_detector(detector, dataset)
+    kinds = np.asarray(dataset.test_defects)
+    normal = kinds == "good"
+    by_kind = {}
+    for kind in sorted(set(kinds) - {"good"}):
+        keep = normal | (kinds == kind)
+        by_kind[kind] = metrics.image_auroc(dataset.test_labels[keep], row["scores"][keep])
+    return {"category": category, "seed": seed, "fit_s": row["fit_s"], "by_kind": by_kind,
+            **{k: float(row[k]) for k in ("image_auroc", "pixel_auroc", "aupro")}}
+
+
+def report(runs: dict[str, list[dict]]) -> None:
+    """Mean ± sd over every (texture, seed) per variant, and per defect kind."""
+    def cell(values: list[float]) -> str:
+        return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if len(values) > 1 else f"{values[0]:.3f}"
+
+    keys = ("image_auroc", "pixel_auroc", "aupro")
+    rows = [[name, str(len(fits)), *(cell([f[k] for f in fits]) for k in keys)] for name, fits in runs.items()]
+    print_table("validation crops (training rows, right half)", ["variant", "fits", *keys], rows)
+    kinds = sorted({kind for fits in runs.values() for f in fits for kind in f["by_kind"]})
+    rows = [[name, *(cell([f["by_kind"][kind] for f in fits if kind in f["by_kind"]]) for kind in kinds)]
+            for name, fits in runs.items()]
+    print_table("image AUROC per defect kind (each kind against the normal crops)", ["variant", *kinds], rows)
+
+
+def main() -> None:
+    from services.vision.data import CATEGORIES
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--detector", default="patch_flow")
+    parser.add_argument("--variant", nargs=2, action="append", metavar=("NAME", "JSON"),
+                        help="a named set of config overrides (repeatable); default: the detector's defaults")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--categories", nargs="+", default=list(CATEGORIES))
+    parser.add_argument("--train", type=int, default=64)
+    parser.add_argument("--test", type=int, default=80)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--save", help="write every fit to this JSON file (to split a long run)")
+    parser.add_argument("--load", nargs="+", help="merge saved runs and print the tables (no training)")
+    args = parser.parse_args()
+    runs: dict[str, list[dict]] = {}
+    if args.load:
+        for path in args.load:
+            for fit in json.loads(Path(path).read_text()):
+                runs.setdefault(fit["variant"], []).append(fit)
+        report(runs)
+        return
+    torch.set_num_threads(args.threads)
+    saved: list[dict] = []
+    for (name, overrides), seed, category in itertools.product(args.variant or [("default", "{}")], args.seeds,
+                                                               args.categories):
+        started = time.perf_counter()
+        fit = validation_row(args.detector, json.loads(overrides), category, seed, args.train, args.test)
+        fit.update(variant=name, detector=args.detector, overrides=json.loads(overrides))
+        runs.setdefault(name, []).append(fit)
+        print(f"  {args.detector} {name} seed {seed} {category}: image AUROC {fit['image_auroc']:.3f} "
+              f"({time.perf_counter() - started:.0f} s)", flush=True)
+        if args.save:  # after every fit, so a long run cut short keeps what it finished
+            saved.append(fit)
+            Path(args.save).write_text(json.dumps(saved))
+    report(runs)
+
+
+if __name__ == "__main__":
+    main()
