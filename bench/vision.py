@@ -80,6 +80,9 @@ def main() -> None:
     parser.add_argument("--no-serving", action="store_true", help="accuracy only (no latency and memory table)")
     parser.add_argument("--save", help="write the accuracy rows to this JSON file (to split a long run)")
     parser.add_argument("--load", nargs="+", help="print the accuracy table of saved runs (no training)")
+    parser.add_argument("--overrides", default="{}",
+                        help='JSON config overrides for every detector run, e.g. \'{"layers": [0]}\' (a variant; '
+                             "its rows are labelled with them)")
     parser.add_argument("--holdout", action="store_true", help="then run bench/vision_holdout.py (its defaults)")
     parser.add_argument("--quick", action="store_true", help="one category and seed, 24 train / 16 test crops")
     parser.add_argument("--serving-only", action="store_true",
@@ -90,7 +93,9 @@ def main() -> None:
     if args.serving_only:
         args.categories, args.train, args.test, args.seeds = args.categories[:1], 16, 8, args.seeds[:1]
     torch.set_num_threads(args.threads)
-    names = list(args.detectors)
+    overrides = json.loads(args.overrides)
+    suffix = f" {json.dumps(overrides)}" if overrides else ""
+    names = [f"{name}{suffix}" for name in args.detectors]
     keys = ("image_auroc", "pixel_auroc", "aupro")
     results: dict[tuple[str, str], list[dict]] = {}
     fitted = {}
@@ -105,7 +110,7 @@ def main() -> None:
         for category in args.categories:
             dataset = inspection_set(category, n_train=args.train, n_test=args.test, size=256, seed=seed)
             for name in names:
-                detector = registry.detector_class("vision", name)({"seed": seed})
+                detector = registry.detector_class("vision", name.split()[0])({"seed": seed, **overrides})
                 row = {**evaluate_detector(detector, dataset), "seed": seed}
                 results.setdefault((category, name), []).append(row)
                 if args.save:  # after every row, so a long run cut short keeps what it finished
@@ -134,7 +139,7 @@ def main() -> None:
     serving = []
     for name, (detector, images) in ({} if args.no_serving else fitted).items():
         serving.append([name, f"{latency_ms(detector, images, 1):.0f}", f"{latency_ms(detector, images, 8):.0f}",
-                        f"{peak_rss_gib(detector, name):.2f}"])
+                        f"{peak_rss_gib(detector, name.split()[0]):.2f}"])
     if serving:
         print_table("Serving on 2 CPU cores (inline)", ["detector", "ms/image batch 1", "ms/image batch 8",
                                                        "peak RSS GiB"], serving)

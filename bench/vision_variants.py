@@ -47,17 +47,17 @@ def validation_row(detector_name: str, overrides: dict, category: str, seed: int
 
 
 def report(runs: dict[str, list[dict]]) -> None:
-    """Mean ± sd over every (texture, seed) per variant, and per defect kind."""
+    """Mean ± sd over seeds per variant and texture, and per defect kind."""
     def cell(values: list[float]) -> str:
         return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if len(values) > 1 else f"{values[0]:.3f}"
 
     keys = ("image_auroc", "pixel_auroc", "aupro")
     rows = [[name, str(len(fits)), *(cell([f[k] for f in fits]) for k in keys)] for name, fits in runs.items()]
-    print_table("validation crops (training rows, right half)", ["variant", "fits", *keys], rows)
+    print_table("validation crops (training rows, right half)", ["variant / texture", "fits", *keys], rows)
     kinds = sorted({kind for fits in runs.values() for f in fits for kind in f["by_kind"]})
     rows = [[name, *(cell([f["by_kind"][kind] for f in fits if kind in f["by_kind"]]) for kind in kinds)]
             for name, fits in runs.items()]
-    print_table("image AUROC per defect kind (each kind against the normal crops)", ["variant", *kinds], rows)
+    print_table("image AUROC per defect kind (each kind against the normal crops)", ["variant / texture", *kinds], rows)
 
 
 def main() -> None:
@@ -77,9 +77,12 @@ def main() -> None:
     args = parser.parse_args()
     runs: dict[str, list[dict]] = {}
     if args.load:
+        seen = set()
         for path in args.load:
             for fit in json.loads(Path(path).read_text()):
-                runs.setdefault(fit["variant"], []).append(fit)
+                if (key := (fit["variant"], fit["category"], fit["seed"])) not in seen:  # files may overlap
+                    seen.add(key)
+                    runs.setdefault(f"{fit['variant']} / {fit['category']}", []).append(fit)
         report(runs)
         return
     torch.set_num_threads(args.threads)
@@ -89,7 +92,7 @@ def main() -> None:
         started = time.perf_counter()
         fit = validation_row(args.detector, json.loads(overrides), category, seed, args.train, args.test)
         fit.update(variant=name, detector=args.detector, overrides=json.loads(overrides))
-        runs.setdefault(name, []).append(fit)
+        runs.setdefault(f"{name} / {category}", []).append(fit)
         print(f"  {args.detector} {name} seed {seed} {category}: image AUROC {fit['image_auroc']:.3f} "
               f"({time.perf_counter() - started:.0f} s)", flush=True)
         if args.save:  # after every fit, so a long run cut short keeps what it finished
