@@ -12,6 +12,9 @@ def test_ctrl_c_during_training_exits_130_without_a_traceback(tmp_path: Path) ->
     trainer = subprocess.Popen(
         [sys.executable, "-m", "polyad.commands.defaults", "timeseries", "--store", str(tmp_path)],
         stderr=subprocess.PIPE, text=True,
+        # a terminal's Ctrl-C reaches a child whose SIGINT is at its default; pytest may run with SIGINT ignored
+        # (something earlier in the session set it so), and an ignored signal stays ignored across exec
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     lines = []
     for line in trainer.stderr:  # wait until training has begun, as a user pressing Ctrl-C would see it
