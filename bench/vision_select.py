@@ -1,7 +1,8 @@
 """Choose the vision map post-processing (smoothing sigma, image-score top fraction) on validation crops only.
 
 The image score of every trained vision detector is the mean of the top ``topk_ratio`` of its map after a
-Gaussian smoothing of ``smoothing_sigma`` model pixels. Neither setting changes what is learned, so each
+Gaussian smoothing of ``smoothing_sigma`` model pixels; Multi-AD also weighs its discriminator against its
+discrepancy maps (``fusion_weight``, ``EXTRA_GRID``). No such setting changes what is learned, so each
 detector is fitted once per texture and validation seed and every pair of the grid is scored from the same
 fit. Validation never touches a test row of the built-in set: the detector fits on crops of the left half
 of the training rows and is judged on crops of the right half (``inspection_set(validation=True)``), half of
