@@ -125,6 +125,24 @@ def test_save_load_gives_identical_maps(fitted: PatchFlowDetector, data: Inspect
     np.testing.assert_array_equal(a[1], b[1])
 
 
+def test_per_tap_flows_fit_one_scale_per_tap_and_fuse_on_the_finest_grid(data: InspectionSet,
+                                                                         tmp_path: Path) -> None:
+    config = {**TINY, "layers": [0, 1], "per_tap_flows": True, "train_steps": 40}
+    detector = PatchFlowDetector(config).fit(data.train_images)
+    assert [s["grid"] for s in detector.training_summary_["scales"]] == [[16, 16], [8, 8]]
+    fine, coarse = detector.scales_
+    assert fine.proj.shape[0] != coarse.proj.shape[0]  # each scale whitens its own tap's channels
+    x = detector._preprocess(data.test_images[:3])
+    with torch.no_grad():
+        features = detector._scale_features(x)
+        expected = (fine.map(features[0]) + torch.nn.functional.interpolate(
+            coarse.map(features[1])[:, None], size=(16, 16), mode="bilinear", align_corners=False)[:, 0]) / 2
+        torch.testing.assert_close(detector._raw_maps(x), expected)
+    detector.save(tmp_path)
+    reloaded = PatchFlowDetector.load(tmp_path)
+    np.testing.assert_array_equal(reloaded.score(data.test_images[:4]), detector.score(data.test_images[:4]))
+
+
 @pytest.mark.parametrize(
     ("batch", "message"),
     [

@@ -47,11 +47,12 @@ def test_patch_flow_without_adapter_leaves_it_out(crops: np.ndarray) -> None:
     config = PATCH_FLOW
     plain = PatchFlowDetector({**config, "adapter": False}).fit(crops[:8])
     adapted = PatchFlowDetector(config).fit(crops[:8])
-    assert plain.adapter_.weight.abs().max() == 0  # still the identity: not trained
-    assert adapted.adapter_.weight.abs().max() > 0
-    z = torch.randn(5, plain.proj_.shape[1])
+    (plain_scale,), (adapted_scale,) = plain.scales_, adapted.scales_
+    assert plain_scale.adapter.weight.abs().max() == 0  # still the identity: not trained
+    assert adapted_scale.adapter.weight.abs().max() > 0
+    z = torch.randn(5, plain_scale.proj.shape[1])
     pos = torch.zeros(5, config.get("pos_dim", 32))
-    torch.testing.assert_close(plain._nll(z, pos), plain.flow_.nll(z, pos))
+    torch.testing.assert_close(plain_scale._nll(z, pos), plain_scale.flow.nll(z, pos))
 
 
 def test_patch_flow_neighbourhood_one_uses_raw_patches(crops: np.ndarray) -> None:

@@ -17,6 +17,9 @@ class PatchFlowConfig(VisionConfig):
     smoothing_sigma: float = Field(2.0, ge=0.0, description="Gaussian sigma (model pixels) of the map.")
     topk_ratio: float = Field(0.1, gt=0.0, le=1.0, description="Image score = mean of this top fraction.")
     layers: tuple[int, ...] = Field((0, 1), min_length=1, description="Backbone taps used (0..3 = stride 4..32).")
+    per_tap_flows: bool = Field(False, description="One whitening + adapter + flow per tap, their NLL z-score maps "
+                                "averaged on the first tap's grid (CFLOW-AD's multi-scale fusion); False: one flow "
+                                "on the concatenated taps.")
     neighbourhood: int = Field(3, ge=1, description="Side of the local averaging window (odd; 1 = no neighbours).")
     adapter: bool = Field(True, description="Train the residual linear adapter before the flow (False: ablation).")
     feature_dim: int = Field(64, ge=4, description="Width d after the PCA-whitening projection (even).")
