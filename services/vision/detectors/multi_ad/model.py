@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
+from services.vision.detectors.resampling import to_grid
+
 __all__ = ["Discriminator", "SEBlock", "SEResidualBlock", "SEStudent", "discrepancy"]
 
 
@@ -90,7 +92,7 @@ def discrepancy(teacher: list[Tensor], student: list[Tensor]) -> tuple[list[Tens
         d = (F.normalize(t, dim=1) - F.normalize(s, dim=1)).pow(2)  # sums to 2 - 2 cos over channels
         channel.append(d)
         m = 0.5 * d.sum(1, keepdim=True)
-        maps.append(m if m.shape[-2:] == size else F.interpolate(m, size=size, mode="bilinear", align_corners=False))
+        maps.append(to_grid(m, size))
     return channel, torch.cat(maps, 1)
 
 
@@ -116,7 +118,6 @@ class Discriminator(nn.Module):
         parts = []
         for reduce, d in zip(self.reduce, channel, strict=True):
             r = reduce(torch.log1p(100.0 * d))
-            parts.append(r if r.shape[-2:] == size else F.interpolate(r, size=size, mode="bilinear",
-                                                                      align_corners=False))
+            parts.append(to_grid(r, size))
         parts.append(torch.log(maps.clamp_min(1e-6)))
         return self.body(torch.cat(parts, 1))[:, 0]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch.nn.functional as F  # noqa: N812
 from torch import Tensor
 
 from services.vision.detectors.base import VisionDetector
 from services.vision.detectors.patch_flow.config import PatchFlowConfig
 from services.vision.detectors.patch_flow.model import neighbor_aware_features
 from services.vision.detectors.patch_flow.scale import ScaleFlow
+from services.vision.detectors.resampling import to_grid
 
 __all__ = ["PatchFlowConfig", "PatchFlowDetector"]
 
@@ -47,11 +47,9 @@ class PatchFlowDetector(VisionDetector):
         return summaries[0] if len(summaries) == 1 else {"scales": summaries}
 
     def _raw_maps(self, x: Tensor) -> Tensor:
-        maps = [scale.map(feats) for scale, feats in zip(self.scales_, self._scale_features(x), strict=True)]
+        maps = [scale.map(feats)[:, None] for scale, feats in zip(self.scales_, self._scale_features(x), strict=True)]
         size = maps[0].shape[-2:]  # the first tap's grid, as neighbor_aware_features upsamples to it
-        resized = [m if m.shape[-2:] == size else
-                   F.interpolate(m[:, None], size=size, mode="bilinear", align_corners=False)[:, 0] for m in maps]
-        return sum(resized) / len(resized)
+        return sum(to_grid(m, size) for m in maps)[:, 0] / len(maps)
 
     # -- persistence ------------------------------------------------------------------------
     @staticmethod

@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
+from services.vision.detectors.resampling import to_grid
+
 __all__ = [
     "ActNorm",
     "AffineCoupling",
@@ -31,7 +33,7 @@ def neighbor_aware_features(taps: list[Tensor], neighbourhood: int = 3) -> Tenso
     out = []
     for tap in taps:
         f = F.avg_pool2d(tap, neighbourhood, stride=1, padding=neighbourhood // 2, count_include_pad=False)
-        out.append(f if f.shape[-2:] == size else F.interpolate(f, size=size, mode="bilinear", align_corners=False))
+        out.append(to_grid(f, size))
     return torch.cat(out, 1)
 
 
