@@ -117,7 +117,7 @@ def main() -> None:
     parser.add_argument("--sources", nargs="+", default=list(HOLDOUT_SOURCES), choices=HOLDOUT_SOURCES)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--detectors", nargs="+", default=list(TRAINED_DETECTORS))
-    parser.add_argument("--ablations", action="store_true", help="also run the ablation variants")
+    parser.add_argument("--ablations", action="store_true", help="also run the ablation variants (of --detectors)")
     parser.add_argument("--only-ablations", action="store_true", help="run the ablation variants only")
     parser.add_argument("--quick", action="store_true", help="shorter training (QUICK_CONFIGS): a fast look")
     parser.add_argument("--size", type=int, default=256, help="model resolution (crops are 128 px of the photo)")
@@ -134,7 +134,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     variants = {} if args.only_ablations else {n: (n, {}) for n in args.detectors}
     if args.ablations or args.only_ablations:
-        variants.update(ABLATIONS)
+        variants.update({label: v for label, v in ABLATIONS.items() if v[0] in args.detectors})
     rows = []
     sizes = {"n_train": args.train, "n_calibration": args.calibration, "n_test": args.test, "size": args.size}
     for source in args.sources:

@@ -63,6 +63,9 @@ class DetectorConfig(BaseModel):
     """Base of every detector's configuration: validated, immutable, JSON round-trippable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    #: Fields added after models were stored, with the value that matches how those models were built; a stored
+    #: config that lacks such a field loads with this value instead of the (possibly different) current default.
+    stored_before_field: ClassVar[dict[str, Any]] = {}
     seed: int = Field(0, description="Seed for every random number generator the detector uses.")
     show_progress: bool = Field(False, description="Show a progress bar while fitting.")
 
@@ -232,7 +235,7 @@ class Detector(ABC, Generic[BatchT]):
         meta = ModelMetadata.model_validate(json.loads((directory / METADATA_FILE).read_text()))
         if meta.name != cls.name:
             raise ValueError(f"{directory} holds a {meta.name!r} model, not {cls.name!r}")
-        detector = cls(meta.config)
+        detector = cls({**cls.Config.stored_before_field, **meta.config})
         detector.load_state_dict(load_file(str(directory / WEIGHTS_FILE)))
         detector.training_summary_ = meta.training_summary
         detector.metrics_ = meta.metrics

@@ -3,6 +3,7 @@ PatchCore's coreset and the shared vision input checks."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +141,19 @@ def test_per_tap_flows_fit_one_scale_per_tap_and_fuse_on_the_finest_grid(data: I
         torch.testing.assert_close(detector._raw_maps(x), expected)
     detector.save(tmp_path)
     reloaded = PatchFlowDetector.load(tmp_path)
+    np.testing.assert_array_equal(reloaded.score(data.test_images[:4]), detector.score(data.test_images[:4]))
+
+
+def test_a_model_stored_before_per_tap_flows_existed_loads_as_one_flow(data: InspectionSet,
+                                                                       tmp_path: Path) -> None:
+    detector = PatchFlowDetector({**TINY, "layers": [0, 1], "per_tap_flows": False, "train_steps": 40})
+    detector.fit(data.train_images).save(tmp_path)
+    metadata = json.loads((tmp_path / "metadata.json").read_text())
+    del metadata["config"]["per_tap_flows"]  # what models saved before the field existed hold
+    (tmp_path / "metadata.json").write_text(json.dumps(metadata))
+    assert PatchFlowDetector.Config().per_tap_flows  # the current default differs from how it was built
+    reloaded = PatchFlowDetector.load(tmp_path)
+    assert not reloaded.config.per_tap_flows and len(reloaded.scales_) == 1
     np.testing.assert_array_equal(reloaded.score(data.test_images[:4]), detector.score(data.test_images[:4]))
 
 

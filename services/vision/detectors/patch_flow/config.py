@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from pydantic import Field, model_validator
 
 from services.vision.detectors.base import VisionConfig
@@ -12,12 +14,16 @@ __all__ = ["PatchFlowConfig"]
 class PatchFlowConfig(VisionConfig):
     """Hyper-parameters of :class:`~services.vision.detectors.patch_flow.PatchFlowDetector`."""
 
+    stored_before_field: ClassVar[dict[str, Any]] = {"per_tap_flows": False}  # models stored before 2026-12-03
+
     # map post-processing chosen on validation crops of the training rows (bench/vision_select.py, seed 0;
     # confirmed with validation seeds 0-2, 80 crops, top fractions up to 1.0)
     smoothing_sigma: float = Field(2.0, ge=0.0, description="Gaussian sigma (model pixels) of the map.")
     topk_ratio: float = Field(0.1, gt=0.0, le=1.0, description="Image score = mean of this top fraction.")
     layers: tuple[int, ...] = Field((0, 1), min_length=1, description="Backbone taps used (0..3 = stride 4..32).")
-    per_tap_flows: bool = Field(False, description="One whitening + adapter + flow per tap, their NLL z-score maps "
+    # per-tap flows chosen on validation (bench/vision_variants.py, seeds 0-1: grass 0.961 -> 0.982, brick and
+    # gravel unchanged at 1.000; rule fixed before the runs: adopt if grass gains and no texture drops > 0.005)
+    per_tap_flows: bool = Field(True, description="One whitening + adapter + flow per tap, their NLL z-score maps "
                                 "averaged on the first tap's grid (CFLOW-AD's multi-scale fusion); False: one flow "
                                 "on the concatenated taps.")
     neighbourhood: int = Field(3, ge=1, description="Side of the local averaging window (odd; 1 = no neighbours).")

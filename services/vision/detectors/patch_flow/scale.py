@@ -1,7 +1,7 @@
 """One patch-flow scale: PCA whitening, adapter and position-conditioned flow fitted on one feature map.
 
-The detector fits one scale on the concatenated taps (default) or one per tap (``per_tap_flows``, the
-multi-scale fusion of CFLOW-AD). Shapes: ``N`` patches, ``C`` feature channels, ``d`` whitened width,
+The detector fits one scale per tap (``per_tap_flows``, default; the multi-scale fusion of CFLOW-AD) or one on
+the concatenated taps. Shapes: ``N`` patches, ``C`` feature channels, ``d`` whitened width,
 ``p`` positional width, ``(h, w)`` this scale's patch grid.
 """
 
