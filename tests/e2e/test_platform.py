@@ -15,7 +15,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from importlib import resources
@@ -30,6 +29,7 @@ import pytest
 from polyad.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from services.core.codecs import from_numpy, to_numpy
 from services.core.spec import service_specs
+from tests.support.output import ProcessOutput
 from tests.support.ports import free_ports
 
 # 900 s: the first test also trains the tiny defaults and starts nine services (266 s on a quiet machine)
@@ -84,27 +84,10 @@ def suite(toy_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> 
                "--http-port", str(http_port), *[arg for n, p in ports.items() for arg in (f"--{n}-port", str(p))]]
     process = subprocess.Popen(command, cwd=ROOT, env=toy_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, start_new_session=True)  # its own group: the test sends "Ctrl-C" to it
-    lines: list[str] = []
-    ready = threading.Event()
-
-    launched = time.monotonic()
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-            stamped.append(f"{time.monotonic() - launched:6.1f}s {line}")  # a failure then says where the time went
-            if line.strip() == "ready":
-                ready.set()
-
-    stamped: list[str] = []
-    threading.Thread(target=read, daemon=True).start()
+    output = ProcessOutput(process)
     try:
-        deadline = launched + READY_S
-        while not ready.wait(1.0):
-            failure = "".join([*stamped[:40], "…\n", *stamped[-60:]])
-            assert process.poll() is None and time.monotonic() < deadline, failure
-        yield SimpleNamespace(process=process, lines=lines, ports=ports, gateway=f"127.0.0.1:{grpc_port}",
+        output.wait_for_marker(READY_S)
+        yield SimpleNamespace(process=process, lines=output.lines, ports=ports, gateway=f"127.0.0.1:{grpc_port}",
                               http=f"http://127.0.0.1:{http_port}", env=toy_env)
     finally:
         if process.poll() is None:  # Ctrl-C first: SIGKILL alone would leave `polyad up`'s Ray head running

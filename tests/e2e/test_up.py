@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import grpc
@@ -15,6 +14,7 @@ import numpy as np
 from polyad.gateway.v1 import gateway_pb2, gateway_pb2_grpc
 from polyad.timeseries.v1 import timeseries_pb2 as pb
 from services.core.codecs import from_numpy, to_numpy
+from tests.support.output import ProcessOutput
 from tests.support.ports import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,16 +27,9 @@ def test_up_trains_once_serves_and_stops(tmp_path: Path) -> None:
                "--timeseries-port", str(ts_port)]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**os.environ, "COLUMNS": "120"})
-    assert process.stdout is not None
-    output: list[str] = []
+    output = ProcessOutput(process)
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            line = process.stdout.readline()
-            output.append(line)
-            if line.strip() == "ready":
-                break
-            assert line and time.monotonic() < deadline, "".join(output)
+        output.wait_for_marker(240)
         assert (tmp_path / "timeseries" / "comet" / "LATEST").is_file()
         values = (np.sin(np.arange(500) / 8.0) * 10 + 60).astype(np.float32)
         request = gateway_pb2.DetectRequest(timeseries=pb.DetectRequest(series=[pb.Series(values=from_numpy(values))]))
