@@ -31,6 +31,7 @@ class ProcessOutput:
         """Block until the marker line appears; fail with the output so far if the child exits or time runs out."""
         deadline = self._launched + timeout_s
         while not self.marked.wait(1.0):
-            where = "".join([*self.stamped[:40], "…\n", *self.stamped[-60:]])
+            lines = self.stamped if len(self.stamped) <= 100 else [*self.stamped[:40], "…\n", *self.stamped[-60:]]
+            where = "".join(lines)
             assert self.process.poll() is None, f"the process exited ({self.process.returncode}):\n{where}"
             assert time.monotonic() < deadline, f"no {self._marker!r} line within {timeout_s:.0f} s:\n{where}"
