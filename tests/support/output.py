@@ -31,7 +31,10 @@ class ProcessOutput:
         """Block until the marker line appears; fail with the output so far if the child exits or time runs out."""
         deadline = self._launched + timeout_s
         while not self.marked.wait(1.0):
-            lines = self.stamped if len(self.stamped) <= 100 else [*self.stamped[:40], "…\n", *self.stamped[-60:]]
-            where = "".join(lines)
-            assert self.process.poll() is None, f"the process exited ({self.process.returncode}):\n{where}"
-            assert time.monotonic() < deadline, f"no {self._marker!r} line within {timeout_s:.0f} s:\n{where}"
+            assert self.process.poll() is None, f"the process exited ({self.process.returncode}):\n{self._sofar()}"
+            assert time.monotonic() < deadline, f"no {self._marker!r} line within {timeout_s:.0f} s:\n{self._sofar()}"
+
+    def _sofar(self) -> str:
+        """The stamped output for a failure message: all of it, or its first 40 and last 60 lines."""
+        lines = self.stamped if len(self.stamped) <= 100 else [*self.stamped[:40], "…\n", *self.stamped[-60:]]
+        return "".join(lines)

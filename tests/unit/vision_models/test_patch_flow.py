@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from services.core.contract import METADATA_FILE
 from services.core.errors import InvalidInputError
 from services.vision.data import InspectionSet, inspection_set
 from services.vision.detectors.patch_flow import PatchFlowDetector
@@ -148,9 +149,9 @@ def test_a_model_stored_before_per_tap_flows_existed_loads_as_one_flow(data: Ins
                                                                        tmp_path: Path) -> None:
     detector = PatchFlowDetector({**TINY, "layers": [0, 1], "per_tap_flows": False, "train_steps": 40})
     detector.fit(data.train_images).save(tmp_path)
-    metadata = json.loads((tmp_path / "metadata.json").read_text())
+    metadata = json.loads((tmp_path / METADATA_FILE).read_text())
     del metadata["config"]["per_tap_flows"]  # what models saved before the field existed hold
-    (tmp_path / "metadata.json").write_text(json.dumps(metadata))
+    (tmp_path / METADATA_FILE).write_text(json.dumps(metadata))
     assert PatchFlowDetector.Config().per_tap_flows  # the current default differs from how it was built
     reloaded = PatchFlowDetector.load(tmp_path)
     assert not reloaded.config.per_tap_flows and len(reloaded.scales_) == 1
