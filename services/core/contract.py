@@ -69,6 +69,11 @@ class DetectorConfig(BaseModel):
     seed: int = Field(0, description="Seed for every random number generator the detector uses.")
     show_progress: bool = Field(False, description="Show a progress bar while fitting.")
 
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any]) -> DetectorConfig:
+        """A stored model's config: its saved fields, and ``stored_before_field`` for fields it predates."""
+        return cls(**{**cls.stored_before_field, **stored})
+
 
 class InputSpec(BaseModel):
     """What a detector accepts: dtype, shape with -1 for free axes, and limits."""
@@ -235,7 +240,7 @@ class Detector(ABC, Generic[BatchT]):
         meta = ModelMetadata.model_validate(json.loads((directory / METADATA_FILE).read_text()))
         if meta.name != cls.name:
             raise ValueError(f"{directory} holds a {meta.name!r} model, not {cls.name!r}")
-        detector = cls({**cls.Config.stored_before_field, **meta.config})
+        detector = cls(cls.Config.from_stored(meta.config))
         detector.load_state_dict(load_file(str(directory / WEIGHTS_FILE)))
         detector.training_summary_ = meta.training_summary
         detector.metrics_ = meta.metrics

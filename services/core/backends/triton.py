@@ -53,7 +53,7 @@ class TritonBackend(Backend):
         self.url, self.name = settings.triton_url, model_name(stored.service, stored.detector)
         self._timeout = settings.triton_timeout_s
         meta = ModelMetadata.model_validate_json((stored.path / METADATA_FILE).read_text())
-        self._checker = detector_cls(meta.config)  # validates inputs; holds no weights
+        self._checker = detector_cls(detector_cls.Config.from_stored(meta.config))  # validates inputs; no weights
         with tgrpc.InferenceServerClient(self.url) as client:
             try:
                 if settings.triton_model_repository:
